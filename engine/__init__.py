@@ -1,0 +1,1 @@
+"""Pure-NumPy backpropagation engine: no Qt, no threads, no printing."""

@@ -1,0 +1,1 @@
+"""PySide6 + pyqtgraph views and the training worker."""
