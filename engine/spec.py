@@ -151,7 +151,9 @@ class NetworkSpec:
             layers=tuple(_layer_from_dict(item, f"layer {i}") for i, item in enumerate(layers, 1)),
             output=_dataclass_from_dict(OutputSpec, data.get("output", {}), "output"),
             loss=_expect(data.get("loss", "cross_entropy"), str, "loss"),
-            hyperparams=_dataclass_from_dict(Hyperparams, data.get("hyperparams", {}), "hyperparams"),
+            hyperparams=_dataclass_from_dict(
+                Hyperparams, data.get("hyperparams", {}), "hyperparams"
+            ),
             name=_expect(data.get("name", "custom"), str, "name"),
             description=_expect(data.get("description", ""), str, "description"),
         )
@@ -265,12 +267,18 @@ def validate_hyperparams(hp: Hyperparams) -> None:
         value = getattr(hp, name)
         if value is not None and not (isinstance(value, (int, float)) and 0 < value < math.inf):
             raise SpecError(f"{name} must be off (null) or a positive number, got {value!r}")
-    ints = [("batch_size", hp.batch_size, 0), ("epochs", hp.epochs, 1), ("step_every", hp.step_every, 1)]
+    ints = [
+        ("batch_size", hp.batch_size, 0),
+        ("epochs", hp.epochs, 1),
+        ("step_every", hp.step_every, 1),
+    ]
     for name, value, low in ints:
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise SpecError(f"{name} must be a whole number >= {low}, got {value!r}")
     if hp.train_size is not None and (not isinstance(hp.train_size, int) or hp.train_size < 10):
-        raise SpecError(f"train_size must be null (all) or a whole number >= 10, got {hp.train_size!r}")
+        raise SpecError(
+            f"train_size must be null (all) or a whole number >= 10, got {hp.train_size!r}"
+        )
     if isinstance(hp.seed, bool) or not isinstance(hp.seed, int) or hp.seed < 0:
         raise SpecError(f"seed must be a whole number >= 0, got {hp.seed!r}")
 

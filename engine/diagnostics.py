@@ -1,0 +1,153 @@
+"""Per-layer health measurements: gradient norms every step, the full set on request.
+
+The cheap part (one BLAS dot per parameter) runs every step because clipping and NaN detection need
+the same sums. The full set (mean/max |g|, weight norms, update ratios, activation statistics) costs
+a few passes over every array and is computed only on the steps a caller asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from engine.network import Block, Network
+from engine.parameter import Parameter
+from engine.snapshot import PERCENTILES, Diagnostics, frozen
+
+RELU_FAMILY = ("relu", "leaky_relu", "elu")
+# A unit is saturated where its derivative is below 5% of its peak:
+# sigmoid' = s(1-s) < 0.0125 <=> s < 0.0127 or s > 0.9873; tanh' = 1-t² < 0.05 <=> |t| > 0.9747.
+SIGMOID_LOW, SIGMOID_HIGH = 0.0127, 0.9873
+TANH_LIMIT = 0.9747
+
+
+def diag_blocks(network: Network) -> list[Block]:
+    """The blocks that own parameters: the rows of every diagnostic view."""
+    return [block for block in network.blocks if block.params]
+
+
+def _sumsq(array: np.ndarray) -> float:
+    flat = array.reshape(-1)
+    return float(np.dot(flat, flat))
+
+
+def grad_sumsq(blocks: list[Block], out: np.ndarray) -> np.ndarray:
+    """Sum of squared gradients per block into ``out`` (L,); NaN/Inf propagate.
+
+    A float32 sum overflows to Inf past ~1e38 (a norm of ~1e19): that counts as exploded, silently.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, block in enumerate(blocks):
+            total = 0.0
+            for p in block.params:
+                total += _sumsq(p.grad)
+            out[i] = total
+    return out
+
+
+def first_nonfinite_output(network: Network) -> str | None:
+    """Name of the first block (input side) whose last output holds NaN or Inf."""
+    for block in network.blocks:
+        if block.output is not None and not np.isfinite(block.output).all():
+            return block.name
+    return None
+
+
+def first_nonfinite_grad(blocks: list[Block], sumsq: np.ndarray) -> str | None:
+    """Name of the block nearest the output whose gradient is NaN or Inf (where backprop broke)."""
+    for i in range(len(blocks) - 1, -1, -1):
+        if not np.isfinite(sumsq[i]):
+            return blocks[i].name
+    return None
+
+
+def _activation_stats(block: Block) -> tuple[float, float, float, float]:
+    out = block.output
+    if out is None or out.size == 0:
+        return (np.nan,) * 4  # type: ignore[return-value]
+    mean = float(out.mean())
+    std = float(out.std())
+    dead = saturated = np.nan
+    if block.activation in RELU_FAMILY:
+        # Dead: never active for any sample of the batch (ELU and leaky pass negatives, but their
+        # positive side is what learns).
+        active = (out > 0).any(axis=0)
+        dead = 1.0 - float(np.count_nonzero(active)) / active.size
+    elif block.activation == "sigmoid":
+        saturated = float(np.count_nonzero((out < SIGMOID_LOW) | (out > SIGMOID_HIGH))) / out.size
+    elif block.activation == "tanh":
+        saturated = float(np.count_nonzero(np.abs(out) > TANH_LIMIT)) / out.size
+    return mean, std, dead, saturated
+
+
+def _percentiles(params: list[Parameter], attr: str) -> np.ndarray:
+    values = np.concatenate([getattr(p, attr).reshape(-1) for p in params])
+    return np.percentile(values, PERCENTILES).astype(np.float64)
+
+
+def full_diagnostics(
+    network: Network,
+    grad_norms: np.ndarray,
+    update_norms: Mapping[Parameter, float] | None,
+    *,
+    percentiles: bool = False,
+) -> Diagnostics:
+    """Everything the gradient views draw, for the step just taken.
+
+    grad_norms: (L,) per-block gradient L2 norms already computed this step (before clipping).
+    update_norms: the optimizer's measured update norms for this step, or None.
+    percentiles: also compute weight/gradient percentiles (a sort per block; for snapshots only).
+    """
+    blocks = diag_blocks(network)
+    n = len(blocks)
+    cols = {
+        key: np.full(n, np.nan)
+        for key in (
+            "grad_mean_abs",
+            "grad_max_abs",
+            "weight_norm",
+            "update_ratio_log10",
+            "act_mean",
+            "act_std",
+            "dead_fraction",
+            "saturated_fraction",
+        )
+    }
+    wp = np.full((n, len(PERCENTILES)), np.nan)
+    gp = np.full((n, len(PERCENTILES)), np.nan)
+    for i, block in enumerate(blocks):
+        size = sum(p.size for p in block.params)
+        abs_sum = 0.0
+        abs_max = 0.0
+        wsq = 0.0
+        usq = 0.0
+        for p in block.params:
+            g = np.abs(p.grad)
+            abs_sum += float(g.sum())
+            abs_max = max(abs_max, float(g.max()))
+            wsq += _sumsq(p.value)
+            if update_norms is not None:
+                usq += update_norms.get(p, 0.0) ** 2
+        wnorm = float(np.sqrt(wsq))
+        cols["grad_mean_abs"][i] = abs_sum / max(size, 1)
+        cols["grad_max_abs"][i] = abs_max
+        cols["weight_norm"][i] = wnorm
+        if update_norms is not None and wnorm > 0 and usq > 0:
+            cols["update_ratio_log10"][i] = np.log10(np.sqrt(usq) / wnorm)
+        stats = _activation_stats(block)
+        for key, value in zip(
+            ("act_mean", "act_std", "dead_fraction", "saturated_fraction"), stats, strict=True
+        ):
+            cols[key][i] = value
+        if percentiles:
+            wp[i] = _percentiles(block.params, "value")
+            gp[i] = _percentiles(block.params, "grad")
+    return Diagnostics(
+        layer_names=tuple(block.name for block in blocks),
+        activations=tuple(block.activation for block in blocks),
+        grad_norm=frozen(np.asarray(grad_norms, dtype=np.float64)),
+        weight_percentiles=frozen(wp),
+        grad_percentiles=frozen(gp),
+        **{key: frozen(value) for key, value in cols.items()},
+    )

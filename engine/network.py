@@ -1,0 +1,192 @@
+"""A network built from a NetworkSpec: named blocks, the fixed 10-unit output, a loss.
+
+A *block* is what the builder draws as one box: a Dense layer with its activation, a Dropout, a
+BatchNorm, a Residual block, a lone activation, or the output layer. Blocks keep their last output
+so views can inspect activations, and name their parameters ``"<block>.<param>"`` ("dense1.W").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.activations import make_activation
+from engine.dense import Dense
+from engine.layer import Layer
+from engine.losses import Loss, make_loss
+from engine.parameter import Parameter
+from engine.regularization import BatchNorm, Dropout
+from engine.residual import Residual
+from engine.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec, validate
+
+
+@dataclass
+class Block:
+    """One box of the builder: a short run of layers with a name and the spec it came from."""
+
+    name: str
+    kind: str  # the LayerSpec type, or "output"
+    activation: str  # activation applied at the block's end ("" when none)
+    layers: list[Layer]
+    params: list[Parameter] = field(default_factory=list)
+    output: np.ndarray | None = None  # last forward output, (B, width)
+
+    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        self.output = x
+        return x
+
+    def backward(self, grad: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            grad = self.layers[i].backward(grad, input_grad=input_grad or i > 0)
+        return grad
+
+
+def _leaf_layers(layers: list[Layer]) -> Iterator[Layer]:
+    for layer in layers:
+        if isinstance(layer, Residual):
+            yield from _leaf_layers(layer.layers)
+        else:
+            yield layer
+
+
+def _build_layers(
+    spec: LayerSpec, name: str, width: int, rng: np.random.Generator, dtype: type
+) -> tuple[list[Layer], int]:
+    """Layers for one LayerSpec fed ``width`` features; returns them and the output width."""
+    if spec.type == "dense":
+        dense = Dense(
+            width,
+            spec.units,
+            rng=rng,
+            init=spec.init,
+            init_scale=spec.init_scale,
+            dtype=dtype,
+            name=name,
+        )
+        layers: list[Layer] = [dense]
+        if spec.activation != "linear":
+            layers.append(make_activation(spec.activation, name_prefix=name))
+        return layers, spec.units
+    if spec.type == "activation":
+        return [make_activation(spec.activation, name_prefix=name)], width
+    if spec.type == "dropout":
+        return [Dropout(spec.rate, rng=rng, name=name)], width
+    if spec.type == "batchnorm":
+        return [BatchNorm(width, dtype=dtype, name=name)], width
+    inner: list[Layer] = []
+    inner_width = width
+    for j, sub in enumerate(spec.layers, 1):
+        sub_layers, inner_width = _build_layers(
+            sub, f"{name}.{sub.type}{j}", inner_width, rng, dtype
+        )
+        inner.extend(sub_layers)
+    return [Residual(inner, name=name)], width
+
+
+def block_activation(spec: LayerSpec) -> str:
+    if spec.type in ("dense", "activation"):
+        return spec.activation
+    if spec.type == "residual":
+        acts = [sub.activation for sub in spec.layers if sub.type in ("dense", "activation")]
+        return acts[-1] if acts else ""
+    return ""
+
+
+class Network:
+    """Sequential blocks ending in the 10-logit output, plus the loss that reads the logits."""
+
+    def __init__(self, spec: NetworkSpec, blocks: list[Block], loss: Loss) -> None:
+        self.spec = spec
+        self.blocks = blocks
+        self.loss = loss
+        self._dropouts = [
+            (layer, layer.rate)
+            for layer in _leaf_layers(self._all_layers())
+            if isinstance(layer, Dropout)
+        ]
+
+    def _all_layers(self) -> list[Layer]:
+        return [layer for block in self.blocks for layer in block.layers]
+
+    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
+        """x: (B, 784) floats in [0, 1] -> logits (B, 10)."""
+        for block in self.blocks:
+            x = block.forward(x, training=training)
+        return x
+
+    def backward(self, dlogits: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
+        """Backpropagate (B, 10) logit gradients; returns d/dx (B, 784) when input_grad."""
+        grad: np.ndarray | None = dlogits
+        for i in range(len(self.blocks) - 1, -1, -1):
+            grad = self.blocks[i].backward(grad, input_grad=input_grad or i > 0)
+        return grad
+
+    def parameters(self) -> list[Parameter]:
+        return [p for block in self.blocks for p in block.params]
+
+    def set_dropout_scale(self, scale: float) -> None:
+        """Scale every dropout rate by ``scale`` (0 switches dropout off) without rebuilding."""
+        for layer, rate in self._dropouts:
+            layer.rate = rate * scale
+
+    def named_arrays(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer by name: the live arrays (not copies)."""
+        arrays = {p.name: p.value for p in self.parameters()}
+        for layer in _leaf_layers(self._all_layers()):
+            for key, value in layer.buffers().items():
+                arrays[f"{layer.name}.{key}"] = value
+        return arrays
+
+    def load_arrays(self, arrays: Mapping[str, np.ndarray], *, strict: bool = True) -> list[str]:
+        """Copy arrays into the network by name; returns the names loaded.
+
+        strict: every array of the network must be present with the same shape (ValueError saying
+        which is missing or mismatched). Otherwise arrays whose name and shape match are loaded and
+        the rest keep their current values.
+        """
+        loaded = []
+        for name, target in self.named_arrays().items():
+            source = arrays.get(name)
+            if source is None or np.shape(source) != target.shape:
+                if strict:
+                    what = "missing" if source is None else f"shape {np.shape(source)}"
+                    raise ValueError(f"weights for {name}: {what}, expected shape {target.shape}")
+                continue
+            target[...] = source
+            loaded.append(name)
+        return loaded
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return self.loss.predict_proba(self.forward(x, training=False))
+
+
+def build_network(spec: NetworkSpec, rng: np.random.Generator, dtype: type = np.float32) -> Network:
+    """Validate ``spec`` and build its network with weights drawn from ``rng``."""
+    validate(spec)
+    blocks = []
+    width = INPUT_FEATURES
+    for i, layer_spec in enumerate(spec.layers, 1):
+        name = f"{layer_spec.type}{i}"
+        layers, width = _build_layers(layer_spec, name, width, rng, dtype)
+        blocks.append(Block(name, layer_spec.type, block_activation(layer_spec), layers))
+    out = spec.output
+    output = Dense(
+        width,
+        NUM_CLASSES,
+        rng=rng,
+        init=out.init,
+        init_scale=out.init_scale,
+        dtype=dtype,
+        name="output",
+    )
+    blocks.append(Block("output", "output", out.activation, [output]))
+    for block in blocks:
+        block.params = [p for layer in block.layers for p in layer.parameters()]
+    network = Network(spec, blocks, make_loss(spec.loss, out.activation))
+    network.set_dropout_scale(spec.hyperparams.dropout_scale)
+    return network

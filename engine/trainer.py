@@ -1,0 +1,347 @@
+"""One mini-batch at a time: forward, loss, backward, clip, update; history and NaN detection.
+
+No Qt, no threads, no printing: the GUI worker and the command line both drive this class. Training
+is reproducible from ``Hyperparams.seed``: the same seed gives bit-for-bit the same weights after
+the same steps (separate random streams for initialisation/dropout, shuffling and augmentation).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from engine import commands
+from engine.augment import augment_batch_float
+from engine.checkpoint import ModelFile, check_weights
+from engine.data import Dataset, Splits, stratified_subset, to_float
+from engine.diagnostics import (
+    diag_blocks,
+    first_nonfinite_grad,
+    first_nonfinite_output,
+    full_diagnostics,
+    grad_sumsq,
+)
+from engine.history import History
+from engine.network import Network, build_network
+from engine.optimizers import Optimizer, clip_by_global_norm, clip_by_value, make_optimizer
+from engine.schedules import learning_rate_at
+from engine.snapshot import Diagnostics, EpochRecord, StepSnapshot, frozen
+from engine.spec import Hyperparams, NetworkSpec, validate, validate_hyperparams
+
+EVAL_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: int
+    loss: float
+    epoch_finished: bool
+    diverged: str  # "" when the step was finite, else the message naming the layer
+
+
+class Trainer:
+    """Owns a network, its optimiser and the data order; advances one mini-batch per ``step()``."""
+
+    def __init__(self, spec: NetworkSpec, splits: Splits, *, dtype: type = np.float32) -> None:
+        validate(spec)
+        self.dtype = dtype
+        self.splits = splits
+        self.spec = spec
+        self.extra: Dataset | None = None
+        self._reset_state(spec.hyperparams.seed)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def hyperparams(self) -> Hyperparams:
+        return self.spec.hyperparams
+
+    def _reset_state(self, seed: int) -> None:
+        init_seq, shuffle_seq, augment_seq = np.random.SeedSequence(seed).spawn(3)
+        self.network: Network = build_network(
+            self.spec, np.random.default_rng(init_seq), self.dtype
+        )
+        self._shuffle_rng = np.random.default_rng(shuffle_seq)
+        self._augment_rng = np.random.default_rng(augment_seq)
+        self._blocks = diag_blocks(self.network)
+        self.optimizer: Optimizer = make_optimizer(self.hyperparams, self.network.parameters())
+        self.history = History(len(self._blocks))
+        self.step_count = 0
+        self.epoch = 0
+        self.samples_seen = 0
+        self.elapsed = 0.0
+        self.diverged = ""
+        self._sumsq = np.zeros(len(self._blocks))
+        self._update_norms: dict[Any, float] | None = None
+        self._buffers: dict[int, np.ndarray] = {}
+        self._snapshot_row = 0
+        self._snapshot_epochs = 0
+        self._rebuild_training_set()
+
+    def _rebuild_training_set(self) -> None:
+        """Apply train_size and taught examples; start a fresh pass over the new set."""
+        pool = self.splits.train
+        size = self.hyperparams.train_size
+        if size is not None and size < len(pool):
+            pool = stratified_subset(pool, size, seed=self.hyperparams.seed)
+        images, labels = pool.images, pool.labels
+        if self.extra is not None and len(self.extra):
+            images = np.concatenate([images, self.extra.images])
+            labels = np.concatenate([labels, self.extra.labels])
+        self._images = images
+        self._labels = labels.astype(np.intp)
+        self._order = self._shuffle_rng.permutation(len(images))
+        self._position = 0
+
+    @property
+    def train_size(self) -> int:
+        return len(self._images)
+
+    @property
+    def batch_size(self) -> int:
+        size = self.hyperparams.batch_size
+        return self.train_size if size == 0 else min(size, self.train_size)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.train_size / self.batch_size)
+
+    @property
+    def epoch_progress(self) -> float:
+        return self._position / self.train_size
+
+    @property
+    def learning_rate(self) -> float:
+        hp = self.hyperparams
+        return learning_rate_at(
+            hp, epoch_float=self.epoch + self.epoch_progress, total_epochs=hp.epochs
+        )
+
+    @property
+    def finished(self) -> bool:
+        return self.epoch >= self.hyperparams.epochs
+
+    # ------------------------------------------------------------------ commands
+    def apply(self, command: object) -> None:
+        """Carry out a trainer-level command (run-state commands belong to the worker)."""
+        if isinstance(command, commands.SetHyperparams):
+            self.set_hyperparams(**dict(command.changes))
+        elif isinstance(command, commands.Reset):
+            self.reset(command.seed)
+        elif isinstance(command, commands.SetSpec):
+            self.set_spec(command.spec, keep_weights=command.keep_weights)
+        elif isinstance(command, commands.SetData):
+            self.splits = command.splits
+            self.reset()
+        elif isinstance(command, commands.SetExtraExamples):
+            self.extra = command.dataset
+            self._rebuild_training_set()
+        elif isinstance(command, commands.LoadModel):
+            self.load_model_file(command.model)
+        else:
+            raise TypeError(f"the trainer does not handle {type(command).__name__}")
+
+    def reset(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.spec = self.spec.with_hyperparams(seed=seed)
+        self._reset_state(self.hyperparams.seed)
+
+    def set_spec(self, spec: NetworkSpec, *, keep_weights: bool = False) -> list[str]:
+        """Rebuild for a new architecture; returns the names of arrays kept from the old network."""
+        validate(spec)
+        old = {name: array.copy() for name, array in self.network.named_arrays().items()}
+        self.spec = spec
+        self._reset_state(spec.hyperparams.seed)
+        if not keep_weights:
+            return []
+        return self.network.load_arrays(old, strict=False)
+
+    def model_file(self, *, session: bool = False) -> ModelFile:
+        """Everything a model file holds; ``session`` adds the history and counters."""
+        weights = {name: array.copy() for name, array in self.network.named_arrays().items()}
+        model = ModelFile(self.spec, weights, self.optimizer.state_dict())
+        if session:
+            model.history = self.history.to_arrays()
+            model.meta = {
+                "step": self.step_count,
+                "epoch": self.epoch,
+                "samples": self.samples_seen,
+            }
+        return model
+
+    def load_model_file(self, model: ModelFile) -> None:
+        """Take a saved model's spec, weights, optimiser state and (session files) history.
+
+        Raises checkpoint.ModelFileError, leaving the trainer as it was, if the weights do not fit.
+        """
+        probe = build_network(model.spec, np.random.default_rng(0), self.dtype)
+        check_weights(model, {name: a.shape for name, a in probe.named_arrays().items()})
+        self.spec = model.spec
+        self._reset_state(model.spec.hyperparams.seed)
+        self.network.load_arrays(model.weights, strict=True)
+        if model.optimizer:
+            try:
+                self.optimizer.load_state_dict(model.optimizer)
+            except ValueError:
+                self.optimizer = make_optimizer(self.hyperparams, self.network.parameters())
+        if model.history:
+            self.history = History.from_arrays(model.history, len(self._blocks))
+            self._snapshot_row = 0
+        self.step_count = model.meta.get("step", self.history.size)
+        self.epoch = model.meta.get("epoch", len(self.history.epochs))
+        self.samples_seen = model.meta.get("samples", 0)
+
+    def set_hyperparams(self, **changes: Any) -> None:
+        """Change settings between steps; the network, its weights and the history are kept."""
+        old = self.hyperparams
+        new = replace(old, **changes)
+        validate_hyperparams(new)
+        self.spec = self.spec.with_hyperparams(**changes)
+        for name, value in changes.items():
+            before = getattr(old, name)
+            if before != value:
+                self.history.events.append((self.step_count, f"{name}: {before} → {value}"))
+        if new.optimizer != old.optimizer:
+            self.optimizer = make_optimizer(new, self.network.parameters())
+        else:
+            self.optimizer.set_hyperparams(
+                momentum=new.momentum, beta2=new.beta2, weight_decay=new.l2
+            )
+        if new.dropout_scale != old.dropout_scale:
+            self.network.set_dropout_scale(new.dropout_scale)
+        if new.train_size != old.train_size:
+            self._rebuild_training_set()
+
+    # ------------------------------------------------------------------ training
+    def _next_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        batch = self.batch_size
+        idx = self._order[self._position : self._position + batch]
+        images = self._images[idx]
+        out = self._buffers.get(len(idx))
+        if out is None:
+            out = self._buffers[len(idx)] = np.empty((len(idx), 784), dtype=self.dtype)
+        if self.hyperparams.augment:
+            augment_batch_float(images, self._augment_rng, out=out)
+        else:
+            to_float(images, out=out)
+        self._position += len(idx)
+        return out, self._labels[idx]
+
+    def step(self) -> StepResult:
+        """One mini-batch: forward, loss, backward, clip, update. Skips the update on NaN/Inf."""
+        start = time.perf_counter()
+        hp = self.hyperparams
+        lr = self.learning_rate
+        x, y = self._next_batch()
+        net = self.network
+        loss = net.loss.forward(net.forward(x, training=True), y)
+        message = ""
+        if not math.isfinite(loss):
+            where = first_nonfinite_output(net) or "the loss"
+            message = self._divergence_message(where, "forward pass", lr)
+        else:
+            net.backward(net.loss.backward(), input_grad=False)
+            sumsq = grad_sumsq(self._blocks, self._sumsq)
+            total = float(sumsq.sum())
+            if not math.isfinite(total):
+                where = first_nonfinite_grad(self._blocks, sumsq) or "?"
+                message = self._divergence_message(where, "backward pass", lr)
+            else:
+                params = net.parameters()
+                if hp.clip_value is not None:
+                    clip_by_value(params, hp.clip_value)
+                    total = float(grad_sumsq(self._blocks, np.empty_like(sumsq)).sum())
+                if hp.clip_norm is not None:
+                    clip_by_global_norm(params, hp.clip_norm, norm=math.sqrt(total))
+                self._update_norms = self.optimizer.step(lr, measure=True)
+        self.diverged = message
+        norms = np.sqrt(self._sumsq) if not message else np.full(len(self._blocks), np.nan)
+        self.step_count += 1
+        self.samples_seen += len(y)
+        self.history.append(self.step_count, loss, lr, norms)
+        finished_epoch = self._position >= self.train_size
+        if finished_epoch:
+            self._end_epoch()
+        self.elapsed += time.perf_counter() - start
+        return StepResult(self.step_count, loss, finished_epoch, message)
+
+    def _divergence_message(self, where: str, phase: str, lr: float) -> str:
+        return (
+            f"NaN/Inf appeared in layer '{where}' during the {phase} "
+            f"at step {self.step_count + 1}. "
+            f"Try a lower learning rate (now {lr:.3g}), gradient clipping, or a smaller "
+            "initialisation (He or Xavier at scale 1), then reset the weights."
+        )
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        self._order = self._shuffle_rng.permutation(self.train_size)
+        self._position = 0
+        train_loss, train_acc = self.evaluate(
+            Dataset(self._images, self._labels.astype(np.uint8), "train")
+        )
+        val_loss, val_acc = self.evaluate(self.splits.val)
+        self.history.epochs.append(
+            EpochRecord(self.epoch, self.step_count, train_loss, train_acc, val_loss, val_acc)
+        )
+
+    def run_epoch(self) -> None:
+        """Steps until the current epoch ends (or the network diverges)."""
+        while not self.step().epoch_finished and not self.diverged:
+            pass
+
+    def evaluate(self, dataset: Dataset) -> tuple[float, float]:
+        """(mean loss, accuracy) in eval mode (dropout off, batch-norm running statistics)."""
+        if len(dataset) == 0:
+            return math.nan, math.nan
+        net = self.network
+        total_loss = 0.0
+        correct = 0
+        for start in range(0, len(dataset), EVAL_CHUNK):
+            images = dataset.images[start : start + EVAL_CHUNK]
+            labels = dataset.labels[start : start + EVAL_CHUNK].astype(np.intp)
+            logits = net.forward(to_float(images).astype(self.dtype, copy=False), training=False)
+            total_loss += net.loss.forward(logits, labels) * len(labels)
+            correct += int(np.count_nonzero(logits.argmax(axis=1) == labels))
+        return total_loss / len(dataset), correct / len(dataset)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, 10) for float images (n, 784) in [0, 1]."""
+        return self.network.predict_proba(x.astype(self.dtype, copy=False))
+
+    # ------------------------------------------------------------------ inspection
+    def diagnostics(self, *, percentiles: bool = False) -> Diagnostics:
+        """Full per-layer diagnostics for the last step taken."""
+        return full_diagnostics(
+            self.network, np.sqrt(self._sumsq), self._update_norms, percentiles=percentiles
+        )
+
+    def snapshot(self, status: str = "running") -> StepSnapshot:
+        """Read-only state for views, with every step recorded since the previous snapshot."""
+        steps, losses, lrs, norms = self.history.since(self._snapshot_row)
+        self._snapshot_row = self.history.size
+        epochs = tuple(self.history.epochs[self._snapshot_epochs :])
+        self._snapshot_epochs = len(self.history.epochs)
+        for array in (steps, losses, lrs, norms):
+            array.flags.writeable = False
+        return StepSnapshot(
+            step=self.step_count,
+            epoch=self.epoch,
+            epoch_progress=self.epoch_progress,
+            samples_seen=self.samples_seen,
+            elapsed=self.elapsed,
+            samples_per_second=self.samples_seen / self.elapsed if self.elapsed > 0 else 0.0,
+            steps=steps,
+            losses=losses,
+            learning_rates=lrs,
+            grad_norms=norms,
+            diagnostics=self.diagnostics(percentiles=True) if self.step_count else None,
+            epochs=epochs,
+            weights={name: frozen(a) for name, a in self.network.named_arrays().items()},
+            spec=self.spec,
+            status="diverged" if self.diverged else status,
+            message=self.diverged,
+        )
