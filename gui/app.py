@@ -1,0 +1,185 @@
+"""Composition root: builds the controller, the views and the window, and wires their signals.
+
+Direction of data: views emit what the user did -> this module turns it into controller commands;
+the controller's snapshots -> every view's ``set_snapshot``. Views never see the trainer.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, replace
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from engine.data import Splits, load_dataset
+from engine.presets import load_preset
+from engine.snapshot import StepSnapshot
+from engine.spec import LayerSpec, NetworkSpec, SpecError
+from gui.data_actions import DataActions
+from gui.drawing_view import DrawingView
+from gui.file_actions import FileActions
+from gui.hyperparam_panel import HyperparamPanel
+from gui.loss_plot import LossPlot
+from gui.main_window import MainWindow
+from gui.network_builder import NetworkBuilder
+from gui.training_controller import TrainingController
+
+Area = Qt.DockWidgetArea
+
+
+@dataclass
+class App:
+    """Everything the window is made of, for tests and for the launcher."""
+
+    window: MainWindow
+    controller: TrainingController
+    loss_plot: LossPlot
+    hyperparams: HyperparamPanel
+    builder: NetworkBuilder
+    drawing: DrawingView
+    files: FileActions
+    data: DataActions
+    views: list[QWidget]
+
+    def shutdown(self) -> None:
+        self.data.shutdown()
+        self.controller.shutdown()
+
+
+def with_init(spec: NetworkSpec, scheme: str, scale: float) -> NetworkSpec:
+    """Every dense layer (residual ones too) and the output drawn with ``scheme`` at ``scale``."""
+
+    def change(layer: LayerSpec) -> LayerSpec:
+        if layer.type == "dense":
+            return replace(layer, init=scheme, init_scale=scale)
+        if layer.type == "residual":
+            return replace(layer, layers=tuple(change(sub) for sub in layer.layers))
+        return layer
+
+    output = replace(spec.output, init=scheme, init_scale=scale)
+    return replace(spec, layers=tuple(change(layer) for layer in spec.layers), output=output)
+
+
+def build_app(
+    *,
+    settings: QSettings | None = None,
+    spec: NetworkSpec | None = None,
+    splits: Splits | None = None,
+    mirrors: list[str] | None = None,
+) -> App:
+    spec = spec or load_preset("healthy")
+    splits = splits or load_dataset(None)
+    settings = settings or QSettings("Backprop Playground", "Backprop Playground")
+    controller = TrainingController(spec, splits)
+    loss_plot = LossPlot()
+    window = MainWindow(loss_plot, settings)
+    hyper = HyperparamPanel()
+    hyper.set_pool_size(len(splits.train))
+    hyper.set_hyperparams(spec.hyperparams)
+    builder = NetworkBuilder()
+    builder.set_spec(spec)
+    drawing = DrawingView()
+    window.add_panel(builder, "Network", Area.LeftDockWidgetArea)
+    window.add_panel(hyper, "Hyperparameters", Area.RightDockWidgetArea)
+    window.add_panel(drawing, "Draw a digit", Area.RightDockWidgetArea)
+    views: list[QWidget] = [loss_plot, builder, drawing]
+    files = FileActions(window, controller)
+    data = DataActions(window, controller, window.status, mirrors)
+    app = App(window, controller, loss_plot, hyper, builder, drawing, files, data, views)
+    _wire(app)
+    window.restore_layout()
+    return app
+
+
+def _wire(app: App) -> None:
+    window, controller = app.window, app.controller
+
+    def on_snapshot(snapshot: StepSnapshot) -> None:
+        window.status.set_snapshot(snapshot)
+        for view in app.views:
+            view.set_snapshot(snapshot)
+        if snapshot.step > 0:
+            app.builder.set_trained(True)
+
+    def on_status(status: str) -> None:
+        window.set_running(status == "running")
+        if status == "finished":
+            window.status.showMessage("Finished the planned epochs; press Start to go on.", 8000)
+
+    def on_spec_changed(spec: NetworkSpec) -> None:
+        window.banner.hide()
+        app.builder.set_trained(False)
+        app.hyperparams.set_hyperparams(spec.hyperparams)
+        window.status.clear_training()
+        for view in app.views:
+            view.reset(spec)
+
+    def set_hyperparams(changes: dict) -> None:
+        try:
+            controller.set_hyperparams(**changes)
+        except SpecError as exc:
+            window.status.showMessage(f"Not applied: {exc}", 8000)
+            return
+        step = controller.latest.step if controller.latest else 0
+        for name, value in changes.items():
+            app.loss_plot.mark_event(step, f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}")
+
+    def apply_spec(spec: NetworkSpec, keep_weights: bool) -> None:
+        controller.set_spec(replace(spec, hyperparams=controller.spec.hyperparams), keep_weights=keep_weights)
+
+    def change_init(scheme: str, scale: float) -> None:
+        controller.set_spec(with_init(controller.spec, scheme, scale))
+        app.builder.set_spec(controller.spec)
+
+    def reset_with(**changes) -> None:
+        set_hyperparams(changes)
+        controller.reset()
+
+    controller.snapshot_ready.connect(on_snapshot)
+    controller.status_changed.connect(on_status)
+    controller.spec_changed.connect(on_spec_changed)
+    controller.diverged.connect(window.banner.show_message)
+    window.start_action.triggered.connect(controller.toggle)
+    window.step_action.triggered.connect(lambda: controller.step(1))
+    window.epoch_action.triggered.connect(controller.run_epoch)
+    window.reset_action.triggered.connect(lambda: controller.reset())
+    window.save_model_action.triggered.connect(lambda: app.files.save_model())
+    window.save_session_action.triggered.connect(lambda: app.files.save_model(session=True))
+    window.open_model_action.triggered.connect(app.files.open_model)
+    window.export_png_action.triggered.connect(lambda: app.files.export_png(app.loss_plot.export_png))
+    window.export_csv_action.triggered.connect(lambda: app.files.export_csv(app.loss_plot.history_rows))
+    window.bundled_action.triggered.connect(app.data.use_bundled)
+    window.download_action.triggered.connect(app.data.start_download)
+    window.idx_action.triggered.connect(app.data.open_idx_folder)
+    app.data.dataset_changed.connect(lambda text: window.status.showMessage(text, 8000))
+    window.banner.reset_requested.connect(lambda: controller.reset())
+    window.banner.lower_lr_requested.connect(
+        lambda: reset_with(learning_rate=controller.spec.hyperparams.learning_rate / 10)
+    )
+    window.banner.clip_requested.connect(lambda: reset_with(clip_norm=1.0))
+    app.hyperparams.hyperparams_changed.connect(set_hyperparams)
+    app.hyperparams.init_changed.connect(change_init)
+    app.builder.apply_requested.connect(apply_spec)
+    app.drawing.examples_changed.connect(controller.set_extra_examples)
+    window.closing.connect(app.shutdown)
+
+
+def run_app(argv: list[str]) -> int:
+    qt_app = QApplication.instance() or QApplication(argv)
+    qt_app.setApplicationName("Backprop Playground")
+    qt_app.setOrganizationName("Backprop Playground")
+    try:
+        app = build_app()
+    except (SpecError, OSError, ValueError) as exc:
+        QMessageBox.critical(None, "Backprop Playground", f"Cannot start: {exc}")
+        return 2
+    app.window.resize(1500, 950)
+    app.window.show()
+    code = qt_app.exec()
+    app.shutdown()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(run_app(sys.argv))
