@@ -1,0 +1,173 @@
+""" "Teach it": the user labels the current drawing and it joins the training data.
+
+The panel shows the taught digits as thumbnails (removable) and emits ``examples_changed(Dataset)``
+after every change so the main window can hand the set to the trainer. Storage is
+:class:`engine.user_examples.UserExamples` (an .npz in the user data directory).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.data import DataError, Dataset
+from engine.user_examples import UserExamples
+from gui.image_io import gray_to_qimage
+
+THUMBNAIL = 42  # px: 28×28 shown 1.5× so strokes stay visible in a short list
+
+
+def thumbnail(image28: np.ndarray) -> QIcon:
+    image = gray_to_qimage(image28).scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio)
+    return QIcon(QPixmap.fromImage(image))
+
+
+class _ExampleList(QListWidget):
+    """Thumbnails in a wrapping grid; Delete removes the selected ones."""
+
+    delete_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.delete_pressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class TeachPanel(QWidget):
+    """Ten "it's a N" buttons for the current drawing, and the list of taught digits."""
+
+    examples_changed = Signal(object)  # engine.data.Dataset of every taught digit
+
+    def __init__(self, parent: QWidget | None = None, directory: str | Path | None = None) -> None:
+        super().__init__(parent)
+        self._image28: np.ndarray | None = None
+        self._store: UserExamples | None = None
+        load_error = ""
+        try:
+            self._store = UserExamples(directory)
+        except (DataError, OSError) as exc:
+            # Keep the unreadable file untouched and teach nothing rather than overwrite it.
+            load_error = f"Taught digits could not be loaded: {exc}"
+
+        title = QLabel("<b>Teach it</b>: the right answer for this drawing is")
+        title.setWordWrap(True)
+        buttons = QGridLayout()
+        self._buttons: list[QPushButton] = []
+        for digit in range(10):
+            button = QPushButton(str(digit))
+            button.setObjectName(f"teach{digit}")
+            button.setToolTip(f"Add this drawing to the training data as a {digit}")
+            button.setMinimumWidth(26)
+            button.clicked.connect(lambda _=False, d=digit: self.teach(d))
+            buttons.addWidget(button, digit // 5, digit % 5)
+            self._buttons.append(button)
+        self._list = _ExampleList()
+        self._list.setViewMode(QListView.ViewMode.IconMode)
+        self._list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self._list.setResizeMode(QListView.ResizeMode.Adjust)
+        self._list.setMovement(QListView.Movement.Static)
+        self._list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self._list.setMinimumHeight(THUMBNAIL + 36)
+        self._list.delete_pressed.connect(self.remove_selected)
+        self._list.itemSelectionChanged.connect(self._update_enabled)
+        self._remove = QPushButton("Remove selected")
+        self._remove.clicked.connect(self.remove_selected)
+        self._status = QLabel(load_error)
+        self._status.setWordWrap(True)
+
+        row = QHBoxLayout()
+        row.addWidget(self._status, 1)
+        row.addWidget(self._remove)
+        layout = QVBoxLayout(self)
+        layout.addWidget(title)
+        layout.addLayout(buttons)
+        layout.addWidget(self._list, 1)
+        layout.addLayout(row)
+        self._fill_list()
+        self._update_enabled()
+
+    # ------------------------------------------------------------------ API
+    def set_drawing28(self, image28: np.ndarray | None) -> None:
+        """The preprocessed 28×28 of the current drawing, or None when there is none."""
+        self._image28 = None if image28 is None else np.array(image28, dtype=np.uint8)
+        self._update_enabled()
+
+    def dataset(self) -> Dataset:
+        """Every taught digit (possibly none), for the trainer."""
+        if self._store is None:
+            return Dataset(np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8), "taught by you")
+        return self._store.dataset()
+
+    def count(self) -> int:
+        return 0 if self._store is None else len(self._store)
+
+    def teach(self, label: int) -> None:
+        """Add the current drawing as ``label`` (does nothing without a drawing)."""
+        if self._store is None or self._image28 is None:
+            return
+        try:
+            self._store.add(self._image28, label)
+        except OSError as exc:
+            self._status.setText(f"Could not save: {exc}")
+            return
+        self._fill_list()
+        self._list.scrollToBottom()
+        self._changed()
+
+    def remove_selected(self) -> None:
+        if self._store is None:
+            return
+        rows = sorted((self._list.row(item) for item in self._list.selectedItems()), reverse=True)
+        if not rows:
+            return
+        try:
+            for row in rows:  # highest first, so the remaining indices stay valid
+                self._store.remove(row)
+        except OSError as exc:
+            self._status.setText(f"Could not save: {exc}")
+        self._fill_list()
+        self._changed()
+
+    # ------------------------------------------------------------------ internals
+    def _fill_list(self) -> None:
+        self._list.clear()
+        if self._store is None:
+            return
+        for image, label in zip(self._store.images, self._store.labels, strict=True):
+            item = QListWidgetItem(thumbnail(image), str(int(label)))
+            item.setToolTip(f"Taught as {int(label)}")
+            self._list.addItem(item)
+        count = len(self._store)
+        self._status.setText(
+            f"{count} digit{'s' if count != 1 else ''} taught; "
+            "they join the training data from the next steps."
+            if count
+            else "Nothing taught yet."
+        )
+
+    def _changed(self) -> None:
+        self._update_enabled()
+        self.examples_changed.emit(self.dataset())
+
+    def _update_enabled(self) -> None:
+        can_teach = self._store is not None and self._image28 is not None
+        for button in self._buttons:
+            button.setEnabled(can_teach)
+        self._remove.setEnabled(bool(self._list.selectedItems()))
