@@ -70,10 +70,10 @@ def _build_layers(
         )
         layers: list[Layer] = [dense]
         if spec.activation != "linear":
-            layers.append(make_activation(spec.activation, name_prefix=name))
+            layers.append(make_activation(spec.activation, name_prefix=f"{name}."))
         return layers, spec.units
     if spec.type == "activation":
-        return [make_activation(spec.activation, name_prefix=name)], width
+        return [make_activation(spec.activation, name_prefix=f"{name}.")], width
     if spec.type == "dropout":
         return [Dropout(spec.rate, rng=rng, name=name)], width
     if spec.type == "batchnorm":

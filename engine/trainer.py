@@ -231,7 +231,15 @@ class Trainer:
         return out, self._labels[idx]
 
     def step(self) -> StepResult:
-        """One mini-batch: forward, loss, backward, clip, update. Skips the update on NaN/Inf."""
+        """One mini-batch: forward, loss, backward, clip, update. Skips the update on NaN/Inf.
+
+        Overflow is expected when a network diverges and is reported by name, so NumPy's floating
+        point warnings are silenced here.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step()
+
+    def _step(self) -> StepResult:
         start = time.perf_counter()
         hp = self.hyperparams
         lr = self.learning_rate
@@ -315,9 +323,10 @@ class Trainer:
     # ------------------------------------------------------------------ inspection
     def diagnostics(self, *, percentiles: bool = False) -> Diagnostics:
         """Full per-layer diagnostics for the last step taken."""
-        return full_diagnostics(
-            self.network, np.sqrt(self._sumsq), self._update_norms, percentiles=percentiles
-        )
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return full_diagnostics(
+                self.network, np.sqrt(self._sumsq), self._update_norms, percentiles=percentiles
+            )
 
     def snapshot(self, status: str = "running") -> StepSnapshot:
         """Read-only state for views, with every step recorded since the previous snapshot."""

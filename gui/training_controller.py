@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from engine import commands
 from engine.checkpoint import ModelFile
@@ -43,7 +43,8 @@ class TrainingController(QObject):
         self._worker.snapshot_ready.connect(self._on_snapshot)
         self._worker.failed.connect(self._on_failed)
         self._worker.saved.connect(self._on_saved)
-        self._worker.stopped.connect(self._thread.quit)
+        # Direct: the QThread object lives on the GUI thread, which may be blocked in wait().
+        self._worker.stopped.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.start()
 
     # ----------------------------------------------------------------- commands
@@ -110,6 +111,7 @@ class TrainingController(QObject):
             return True
         self._worker.post(commands.Stop())
         self._worker.acknowledge()
+        self._thread.quit()  # thread-safe; takes effect once run() returns to the event loop
         return self._thread.wait(timeout_ms)
 
     # ----------------------------------------------------------------- worker signals
