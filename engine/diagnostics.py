@@ -13,6 +13,7 @@ import numpy as np
 
 from engine.network import Block, Network
 from engine.parameter import Parameter
+from engine.percentiles import percentiles
 from engine.snapshot import PERCENTILES, Diagnostics, frozen
 
 RELU_FAMILY = ("relu", "leaky_relu", "elu")
@@ -82,8 +83,8 @@ def _activation_stats(block: Block) -> tuple[float, float, float, float]:
 
 
 def _percentiles(params: list[Parameter], attr: str) -> np.ndarray:
-    values = np.concatenate([getattr(p, attr).reshape(-1) for p in params])
-    return np.percentile(values, PERCENTILES).astype(np.float64)
+    # Radix selection: np.percentile's partition took ~20% of training time at 30 snapshots/s.
+    return percentiles([getattr(p, attr) for p in params], PERCENTILES)
 
 
 def full_diagnostics(
