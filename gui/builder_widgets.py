@@ -9,8 +9,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPoint, Qt
-from PySide6.QtGui import QDrag, QMouseEvent, QPainter, QPixmap
+from PySide6.QtCore import QMimeData, QObject, QPoint, Qt
+from PySide6.QtGui import QAction, QDrag, QKeySequence, QMouseEvent, QPainter, QPixmap, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -71,6 +71,27 @@ class PaletteButton(QToolButton):
         drag.setMimeData(mime)
         drag.exec(Qt.DropAction.CopyAction)
         return None
+
+
+def undo_redo_actions(stack: QUndoStack, parent: QObject) -> tuple[QAction, QAction]:
+    """Undo (Ctrl+Z) and redo (Ctrl+Shift+Z, Ctrl+Y) of ``stack``.
+
+    Own actions rather than createUndoAction: a fixed label keeps the toolbar from jumping, and
+    the tooltip says what would be undone.
+    """
+    undo = QAction("Undo", parent)
+    undo.setShortcuts([QKeySequence("Ctrl+Z")])
+    undo.triggered.connect(stack.undo)
+    stack.canUndoChanged.connect(undo.setEnabled)
+    stack.undoTextChanged.connect(lambda text: undo.setToolTip(f"Undo {text} (Ctrl+Z)"))
+    redo = QAction("Redo", parent)
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    redo.triggered.connect(stack.redo)
+    stack.canRedoChanged.connect(redo.setEnabled)
+    stack.redoTextChanged.connect(lambda text: redo.setToolTip(f"Redo {text} (Ctrl+Shift+Z)"))
+    undo.setEnabled(stack.canUndo())
+    redo.setEnabled(stack.canRedo())
+    return undo, redo
 
 
 def ask_keep_weights(parent: QWidget) -> bool | None:

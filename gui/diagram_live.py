@@ -18,7 +18,9 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from engine.snapshot import Diagnostics, StepSnapshot
 from gui.builder_items import LANE_H, LANE_MID, LANE_TOP, MAX_NEURONS, NEURON_PITCH
+from gui.builder_model import param_block_names
 
 POSITIVE = QColor("#0877bd")  # TensorFlow Playground's colours: blue > 0, orange < 0
 NEGATIVE = QColor("#f59322")
@@ -168,6 +170,7 @@ class ConnectionItem(QGraphicsItem):
         self._half = (left.half, right.half)
         self.weights: np.ndarray | None = None
         self.buckets: np.ndarray | None = None  # weight_buckets(weights), what is drawn
+        self.finite = True  # False: some weight is NaN/Inf, the whole pair is drawn red
         self.grad: float | None = None
         self._paths: list[tuple[int, QPen, QPainterPath]] | None = None
         self._image: tuple[np.ndarray, QImage] | None = None  # keeps the pixels alive
@@ -211,8 +214,12 @@ class ConnectionItem(QGraphicsItem):
             and np.array_equal(buckets, self.buckets)
         )  # fmt: skip
         self.weights = weights
+        if same and buckets is not None:
+            # Equal buckets can hide a NaN (it buckets as a large negative weight): check it.
+            same = self.finite == bool(np.isfinite(weights).all())
         if same:
             return
+        self.finite = weights is None or bool(np.isfinite(weights).all())
         self.buckets = buckets
         self._paths = None
         self._image = None
@@ -257,6 +264,10 @@ class ConnectionItem(QGraphicsItem):
             painter.drawPolygon(polygon)
             return
         painter.setBrush(Qt.BrushStyle.NoBrush)
+        if not self.finite:
+            painter.setPen(QPen(NOT_FINITE, 0))
+            painter.drawPath(self._static)
+            return
         if self.mode == "weights" and self.buckets is not None:
             lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
             if lod < LINE_LOD:
@@ -300,3 +311,34 @@ def skip_arc(start: LaneItem, end: LaneItem) -> QPainterPath:
     path.lineTo(end.x, y1)
     path.lineTo(end.x + 5, y1 - 10)
     return path
+
+
+def grad_norms_by_name(snapshot: StepSnapshot) -> dict[str, float]:
+    """Latest gradient norm per parametrised block, from diagnostics or the last history row."""
+    diag = snapshot.diagnostics
+    if diag is not None:
+        return dict(zip(diag.layer_names, diag.grad_norm.tolist(), strict=False))
+    names = param_block_names(snapshot.spec.layers)
+    norms = np.asarray(snapshot.grad_norms)
+    if norms.ndim == 2 and norms.shape[0] and norms.shape[1] == len(names):
+        return dict(zip(names, norms[-1].tolist(), strict=True))
+    return {}
+
+
+def diagnostic_lines(diag: Diagnostics, row: int, step: int) -> list[str]:
+    """Human-readable live diagnostics of one block, for its tooltip."""
+
+    def pct(value: float) -> str:
+        return "n/a" if not np.isfinite(value) else f"{100 * value:.0f}%"
+
+    act = diag.activations[row] or "none"
+    return [
+        f"live at step {step:,} · activation {act}",
+        f"gradient norm {diag.grad_norm[row]:.3g} (mean |g| {diag.grad_mean_abs[row]:.3g}, "
+        f"max {diag.grad_max_abs[row]:.3g})",
+        f"weight norm {diag.weight_norm[row]:.3g} · log10 update/weight "
+        f"{diag.update_ratio_log10[row]:.2f} (healthy ≈ −3)",
+        f"activations mean {diag.act_mean[row]:.3g} ± {diag.act_std[row]:.3g}",
+        f"dead units {pct(diag.dead_fraction[row])} · "
+        f"saturated {pct(diag.saturated_fraction[row])}",
+    ]

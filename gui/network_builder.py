@@ -52,6 +52,7 @@ from gui.builder_widgets import (
     load_bundled_presets,
     open_spec_dialog,
     save_spec_dialog,
+    undo_redo_actions,
 )
 from gui.network_diagram import NetworkDiagram
 from gui.pyside_refcounts import protect_singletons
@@ -96,24 +97,7 @@ class NetworkBuilder(QWidget):
         self.palette_buttons = {kind: PaletteButton(kind) for kind in PALETTE}
         for kind, button in self.palette_buttons.items():
             button.clicked.connect(lambda _=False, k=kind: self.insert_block(k))
-        # Own actions rather than createUndoAction: a fixed label keeps the toolbar from jumping,
-        # and the tooltip says what would be undone.
-        self.undo_action = QAction("Undo", self)
-        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.undo_action.triggered.connect(self.undo_stack.undo)
-        self.undo_stack.canUndoChanged.connect(self.undo_action.setEnabled)
-        self.undo_stack.undoTextChanged.connect(
-            lambda text: self.undo_action.setToolTip(f"Undo {text} (Ctrl+Z)")
-        )
-        self.redo_action = QAction("Redo", self)
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.redo_action.triggered.connect(self.undo_stack.redo)
-        self.undo_stack.canRedoChanged.connect(self.redo_action.setEnabled)
-        self.undo_stack.redoTextChanged.connect(
-            lambda text: self.redo_action.setToolTip(f"Redo {text} (Ctrl+Shift+Z)")
-        )
-        self.undo_action.setEnabled(False)
-        self.redo_action.setEnabled(False)
+        self.undo_action, self.redo_action = undo_redo_actions(self.undo_stack, self)
         self.remove_action = QAction("Remove", self)
         self.remove_action.setShortcuts(
             [QKeySequence.StandardKey.Delete, QKeySequence("Backspace")]
@@ -211,12 +195,26 @@ class NetworkBuilder(QWidget):
         return [m for messages in by_block.values() for m in messages] + general
 
     def set_spec(self, spec: NetworkSpec) -> None:
-        """Show ``spec``; a different architecture is one undoable step, other fields just pass."""
+        """Show ``spec``; a different architecture is one undoable step, other fields just pass.
+
+        Before any edit (the app's first network) there is nothing to go back to: no step.
+        """
         old = self._spec
         self._spec = Arch.of(old).into(spec)  # hyperparameters, name, description: no history
-        if Arch.of(spec) != Arch.of(old):
+        if Arch.of(spec) == Arch.of(old):
+            if self._spec != old:
+                self.spec_changed.emit(self._spec)
+        elif self.undo_stack.count() == 0:
+            self._apply_arch(Arch.of(spec), None)
+        else:
             self._push(Arch.of(spec), f"Load {spec.name}", None)
-        elif self._spec != old:
+
+    def load_spec(self, spec: NetworkSpec) -> None:
+        """What the user chose (a preset, a file): always one undoable step."""
+        self._spec = Arch.of(self._spec).into(spec)
+        if Arch.of(spec) != self.arch:
+            self._push(Arch.of(spec), f"Load {spec.name}", None)  # emits spec_changed
+        else:
             self.spec_changed.emit(self._spec)
 
     def set_trained(self, trained: bool) -> None:
@@ -382,7 +380,7 @@ class NetworkBuilder(QWidget):
             action = self.presets_menu.addAction(name)
             action.setToolTip(preset.description)
             action.setStatusTip(preset.description)
-            action.triggered.connect(lambda _=False, p=preset: self.set_spec(p))
+            action.triggered.connect(lambda _=False, p=preset: self.load_spec(p))
         self.presets_menu.setToolTipsVisible(True)
 
     def save_file(self) -> None:
@@ -395,4 +393,4 @@ class NetworkBuilder(QWidget):
         if path:
             self._last_dir = os.path.dirname(path)
         if spec is not None:
-            self.set_spec(spec)
+            self.load_spec(spec)

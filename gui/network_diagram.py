@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QDragEnterEvent,
@@ -29,8 +28,15 @@ from engine.cost import block_cost
 from engine.snapshot import Diagnostics, StepSnapshot
 from engine.spec import INPUT_FEATURES, NUM_CLASSES
 from gui.builder_items import CARD_GAP, CARD_H, COL_W, LANE_H, LANE_TOP, BlockItem
-from gui.builder_model import OUTPUT, Arch, describe, param_block_names
-from gui.diagram_live import MAX_NEURONS, ConnectionItem, LaneItem, skip_arc
+from gui.builder_model import OUTPUT, Arch, describe
+from gui.diagram_live import (
+    MAX_NEURONS,
+    ConnectionItem,
+    LaneItem,
+    diagnostic_lines,
+    grad_norms_by_name,
+    skip_arc,
+)
 
 MIME_BLOCK = "application/x-backprop-block"
 MIN_SCALE, MAX_SCALE = 0.03, 4.0
@@ -82,6 +88,7 @@ class NetworkDiagram(QGraphicsView):
         self._rebuilding = True
         scene = self.scene()
         scene.clear()
+        self._marker = None  # deleted with the scene's other items
         self.arch = arch
         self.cards, self.columns, self.connections, self.fixed_cards = [], [], [], {}
         self._static_tips = {}
@@ -252,7 +259,7 @@ class NetworkDiagram(QGraphicsView):
         others = [c for c in self.cards if c.index != ignore]
         before = others[index - 1] if index > 0 else self.fixed_cards["input"]
         x = before.pos().x() + before.width + CARD_GAP / 2
-        if self._marker is None or self._marker.scene() is None:
+        if self._marker is None:
             self._marker = self.scene().addPath(QPainterPath(), QPen(QColor("#1f5fbf"), 4.0))
             self._marker.setZValue(20.0)
         path = QPainterPath(QPointF(x, -12.0))
@@ -261,7 +268,7 @@ class NetworkDiagram(QGraphicsView):
         self._marker.setVisible(True)
 
     def _hide_marker(self) -> None:
-        if self._marker is not None and self._marker.scene() is not None:
+        if self._marker is not None:
             self._marker.setVisible(False)
 
     def _on_drag_moved(self, index: int, centre: float) -> None:
@@ -272,7 +279,9 @@ class NetworkDiagram(QGraphicsView):
         self._hide_marker()
         target = self.insertion_index(centre, index)
         if target != index:
-            self.block_moved.emit(index, target)
+            # After the card's mouse-release handler returns: the move rebuilds the scene, and
+            # deleting the item that is still handling the event would pull the rug from Qt.
+            QTimer.singleShot(0, lambda: self.block_moved.emit(index, target))
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasFormat(MIME_BLOCK):
@@ -387,37 +396,6 @@ class NetworkDiagram(QGraphicsView):
         else:
             lines.extend(diagnostic_lines(diag, diag.layer_names.index(name), self._step))
         return "<br>".join(lines)
-
-
-def grad_norms_by_name(snapshot: StepSnapshot) -> dict[str, float]:
-    """Latest gradient norm per parametrised block, from diagnostics or the last history row."""
-    diag = snapshot.diagnostics
-    if diag is not None:
-        return dict(zip(diag.layer_names, diag.grad_norm.tolist(), strict=False))
-    names = param_block_names(snapshot.spec.layers)
-    norms = np.asarray(snapshot.grad_norms)
-    if norms.ndim == 2 and norms.shape[0] and norms.shape[1] == len(names):
-        return dict(zip(names, norms[-1].tolist(), strict=True))
-    return {}
-
-
-def diagnostic_lines(diag: Diagnostics, row: int, step: int) -> list[str]:
-    """Human-readable live diagnostics of one block, for its tooltip."""
-
-    def pct(value: float) -> str:
-        return "n/a" if not np.isfinite(value) else f"{100 * value:.0f}%"
-
-    act = diag.activations[row] or "none"
-    return [
-        f"live at step {step:,} · activation {act}",
-        f"gradient norm {diag.grad_norm[row]:.3g} (mean |g| {diag.grad_mean_abs[row]:.3g}, "
-        f"max {diag.grad_max_abs[row]:.3g})",
-        f"weight norm {diag.weight_norm[row]:.3g} · log10 update/weight "
-        f"{diag.update_ratio_log10[row]:.2f} (healthy ≈ −3)",
-        f"activations mean {diag.act_mean[row]:.3g} ± {diag.act_std[row]:.3g}",
-        f"dead units {pct(diag.dead_fraction[row])} · "
-        f"saturated {pct(diag.saturated_fraction[row])}",
-    ]
 
 
 __all__ = ["MAX_NEURONS", "MIME_BLOCK", "Column", "NetworkDiagram"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +65,7 @@ def drag_card(qtbot, builder: NetworkBuilder, index: int, to: QPoint) -> None:
 
 def units(builder: NetworkBuilder) -> list[object]:
     """Compact view of the layers: units for dense, type for the rest."""
-    return [layer.units if layer.type == "dense" else layer.type for layer in builder.spec().layers]
+    return units_of(builder.spec())
 
 
 @pytest.fixture
@@ -102,8 +103,8 @@ def test_build_by_mouse_then_undo_and_redo_every_state(qtbot, builder: NetworkBu
     # Drag the dropout card past the last card: it becomes the last block.
     last = builder.diagram.cards[-1].sceneBoundingRect()
     drag_card(qtbot, builder, 1, builder.diagram.mapFromScene(last.right() + 10, last.center().y()))
+    qtbot.waitUntil(lambda: units(builder) == [128, 32, 64, "dropout"])
     states.append(units(builder))
-    assert states[-1] == [128, 32, 64, "dropout"]
     assert builder.selection() == 3
 
     click_card(qtbot, builder, 0)
@@ -288,10 +289,30 @@ def test_save_open_round_trip_and_bad_file(qtbot, builder, tmp_path: Path, monke
     assert "units must be 1..4096" in warnings[1]
 
 
-def test_set_spec_hyperparams_only_adds_no_undo_step(qtbot, builder: NetworkBuilder) -> None:
-    builder.set_spec(START.with_hyperparams(learning_rate=0.5))
+def test_set_spec_history(qtbot, builder: NetworkBuilder) -> None:
+    seen: list[NetworkSpec] = []
+    builder.spec_changed.connect(seen.append)
+    builder.set_spec(START.with_hyperparams(learning_rate=0.5))  # hyperparameters: no history
     assert builder.spec().hyperparams.learning_rate == 0.5
+    other = NetworkSpec(layers=(dense(10),), name="other")
+    builder.set_spec(other)  # the app's first network: nothing to go back to
     assert builder.undo_stack.count() == 0
+    qtbot.mouseClick(builder.palette_buttons["dropout"], Qt.MouseButton.LeftButton)
+    builder.set_spec(START)  # after an edit, replacing the network is one undoable step
+    assert units(builder) == [128, 64]
+    builder.undo_action.trigger()
+    assert units(builder) == [10, "dropout"]
+    assert [units_of(s) for s in seen] == [
+        [128, 64],
+        [10],
+        [10, "dropout"],
+        [128, 64],
+        [10, "dropout"],
+    ]
+
+
+def units_of(spec: NetworkSpec) -> list[object]:
+    return [layer.units if layer.type == "dense" else layer.type for layer in spec.layers]
 
 
 # ---------------------------------------------------------------------- live view
@@ -344,3 +365,24 @@ def test_live_neurons_follow_weights_and_gradients(qtbot, builder: NetworkBuilde
     assert "Apply" in builder.live_label.text()
     builder.undo_action.trigger()  # back to the trained architecture: live again
     assert builder.diagram.live
+
+
+def test_non_finite_weights_are_drawn_red(qtbot, builder: NetworkBuilder) -> None:
+    spec = NetworkSpec(layers=(dense(8), dense(6)))
+    builder.reset(spec)
+    snap = trained_snapshot(spec, steps=1)
+    broken = dict(snap.weights)
+    w = np.array(snap.weights["dense2.W"])
+    w[0, 0] = np.nan
+    broken["dense2.W"] = w
+    lines = builder.diagram.connections[1][0]
+    builder.set_snapshot(replace(snap, weights=broken, status="diverged"))
+    assert not lines.finite
+    image = builder.diagram.viewport().grab().toImage()
+    rect = builder.diagram.mapFromScene(lines.sceneBoundingRect()).boundingRect()
+    colours = {
+        image.pixelColor(rect.center().x(), y).name() for y in range(rect.top(), rect.bottom())
+    }
+    assert "#e3001b" in colours  # NOT_FINITE red
+    builder.set_snapshot(snap)
+    assert lines.finite
