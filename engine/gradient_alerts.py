@@ -1,22 +1,17 @@
 """Gradient-health alerts in plain words, each carrying the fixes the course teaches as data.
 
-Pure logic (no Qt): :func:`detect` reads a :class:`~engine.snapshot.StepSnapshot` and returns
-:class:`Alert` records; a view shows them and applies a :class:`Fix` with one click.
+Pure logic (no Qt): :func:`detect` turns a StepSnapshot into :class:`Alert` records; a view shows
+them and applies a :class:`Fix` with one click. Criteria (see :class:`Thresholds`):
 
-Criteria (thresholds live in :class:`Thresholds`):
-
-* vanishing — a layer's gradient norm is below ``vanish_ratio`` (1e-3) times the output layer's,
-  taken as the median over the steps of the snapshot so one quiet batch does not raise it;
-* exploding — any step's gradient norm of a layer exceeds ``explode_norm`` or is NaN/infinite.
-  The default 1e3 is chosen from the loss's own scale: the mean cross-entropy gradient w.r.t. the
-  logits has norm at most √2, so healthy per-layer norms of these MNIST nets stay within about
-  1e-3..1e1. An SGD step moves the weights by lr·‖g‖; at the default lr 0.1, ‖g‖ = 1e3 is a step of
-  100 in L2, several times the norm of a whole He-initialised 784×128 matrix (≈ 16): such an update
-  replaces the weights instead of nudging them. 1e3 leaves two decades of headroom above healthy
-  early-training spikes, so it does not cry wolf, and still fires steps before the NaN;
-* dead ReLU — at least ``dead_fraction`` of a ReLU-family layer's units are off for a whole batch;
-* saturation — at least ``saturated_fraction`` of a sigmoid/tanh layer's outputs sit in the flat
-  tails, where the derivative is nearly 0.
+* vanishing: a layer's gradient norm below 1e-3 of the output layer's (median over the
+  snapshot's steps, so one quiet batch raises nothing);
+* exploding: any step's layer norm above 1e3, or NaN/inf. Healthy presets peak near 3 per layer
+  (the mean cross-entropy gradient w.r.t. the logits has norm at most √2); the exploding preset's
+  first step is 3e3..9e3, one step before the NaN. At lr 0.1 a norm of 1e3 moves the weights by
+  100 in L2, several times a whole He-initialised 784×128 matrix (≈ 16): the update replaces the
+  weights instead of nudging them, and two decades of headroom keep early spikes quiet;
+* dead ReLU / saturation: at least half of a layer's units off for the whole batch, or in the
+  flat tails of sigmoid/tanh.
 """
 
 from __future__ import annotations
@@ -118,8 +113,8 @@ def detect_from(
     alerts = [
         exploding,
         _vanishing(names, diag.activations, norms, spec, thresholds),
-        _dead(names, diag, spec, thresholds),
-        _saturated(names, diag, spec, thresholds),
+        _fraction("dead_relu", names, diag.dead_fraction, spec, thresholds.dead_fraction),
+        _fraction("saturated", names, diag.saturated_fraction, spec, thresholds.saturated_fraction),
     ]
     return [alert for alert in alerts if alert is not None]
 
@@ -191,37 +186,32 @@ def _vanishing(names, activations, norms, spec, th) -> Alert | None:
     return Alert("vanishing", "warning", layers, "Vanishing gradients", message, fixes)
 
 
-def _dead(names, diag, spec, th) -> Alert | None:
-    frac = np.asarray(diag.dead_fraction, float)
-    hit = np.nan_to_num(frac, nan=-1.0) >= th.dead_fraction
+def _fraction(kind, names, fractions, spec, threshold) -> Alert | None:
+    """Dead-ReLU or saturation alert from per-layer fractions (NaN where they do not apply)."""
+    frac = np.asarray(fractions, float)
+    hit = np.nan_to_num(frac, nan=-1.0) >= threshold
     layers = _pick(names, hit)
     if not layers:
         return None
-    message = (
-        f"Up to {frac[hit].max():.0%} of the ReLU units in {_plain(layers, names)} output 0 for "
-        "every image of the batch. A dead ReLU has slope 0, so no gradient reaches its weights "
-        "and it never comes back (a too-large step often pushes its bias far negative)."
-    )
-    fixes = _valid(spec, [FIX_LEAKY, _lower_lr(spec, "big steps knock units dead"), FIX_INIT])
-    return Alert("dead_relu", "warning", layers, "Dead ReLUs", message, fixes)
-
-
-def _saturated(names, diag, spec, th) -> Alert | None:
-    frac = np.asarray(diag.saturated_fraction, float)
-    hit = np.nan_to_num(frac, nan=-1.0) >= th.saturated_fraction
-    layers = _pick(names, hit)
-    if not layers:
-        return None
-    message = (
-        f"Up to {frac[hit].max():.0%} of the outputs of {_plain(layers, names)} sit in the flat "
-        "tails of the sigmoid/tanh, where its slope is almost 0: the gradient through them all "
-        "but stops, and a confidently wrong unit learns slowest."
-    )
-    fixes = [FIX_RELU_HE, FIX_BATCHNORM]
-    if "output" in layers and spec.loss == "mse":
-        fixes.insert(0, FIX_SOFTMAX_CE)
-    fixes = _valid(spec, fixes)
-    return Alert("saturated", "warning", layers, "Saturated activations", message, fixes)
+    share, where = f"Up to {frac[hit].max():.0%}", _plain(layers, names)
+    if kind == "dead_relu":
+        title = "Dead ReLUs"
+        message = (
+            f"{share} of the ReLU units in {where} output 0 for every image of the batch. A "
+            "dead ReLU has slope 0, so no gradient reaches its weights and it never comes back "
+            "(a too-large step often pushes its bias far negative)."
+        )
+        fixes = [FIX_LEAKY, _lower_lr(spec, "big steps knock units dead"), FIX_INIT]
+    else:
+        title = "Saturated activations"
+        message = (
+            f"{share} of the outputs of {where} sit in the flat tails of the sigmoid/tanh, "
+            "where its slope is almost 0: the gradient through them all but stops, and a "
+            "confidently wrong unit learns slowest."
+        )
+        mse_output = "output" in layers and spec.loss == "mse"
+        fixes = [FIX_SOFTMAX_CE] * mse_output + [FIX_RELU_HE, FIX_BATCHNORM]
+    return Alert(kind, "warning", layers, title, message, _valid(spec, fixes))
 
 
 def _pick(names, mask) -> tuple[str, ...]:
@@ -273,8 +263,19 @@ def _hyper_fix(label: str, changes: dict[str, Any], why: str) -> Fix:
     return Fix(label, "hyperparams", lambda spec: spec.with_hyperparams(**changes), changes, why)
 
 
+_checked: dict[tuple[str, ...], tuple[NetworkSpec, tuple[Fix, ...]]] = {}
+
+
 def _valid(spec: NetworkSpec, fixes: list[Fix]) -> tuple[Fix, ...]:
-    """Only fixes that change something and give a network that can be built."""
+    """Only fixes that change something and give a network that can be built.
+
+    Building and validating every fix is most of detect()'s time, and snapshots carry the very
+    same spec object until it changes, so the answer is remembered per spec object.
+    """
+    key = tuple(fix.label for fix in fixes)
+    hit = _checked.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1]
     kept = []
     for fix in fixes:
         try:
@@ -284,6 +285,9 @@ def _valid(spec: NetworkSpec, fixes: list[Fix]) -> tuple[Fix, ...]:
             continue
         if fixed != spec:
             kept.append(fix)
+    if len(_checked) > 32:  # labels carry the learning rate: keep the memo small
+        _checked.clear()
+    _checked[key] = (spec, tuple(kept))
     return tuple(kept)
 
 

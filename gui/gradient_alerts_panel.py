@@ -12,7 +12,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
@@ -42,8 +41,10 @@ class AlertCard(QFrame):
         self.title = QLabel()
         self.message = QLabel(wordWrap=True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.buttons_row = QHBoxLayout()
+        # One fix per line: labels stay whole however narrow the dock is.
+        self.buttons_row = QVBoxLayout()
         self.buttons_row.setContentsMargins(0, 0, 0, 0)
+        self.buttons_row.setSpacing(3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(self.title)
@@ -78,11 +79,11 @@ class AlertCard(QFrame):
         for fix in fixes:
             button = QPushButton(fix.label)
             button.setToolTip(fix.why)
+            button.setStyleSheet("text-align: left; padding: 3px 8px;")
             button.setProperty("fix", fix)
             button.clicked.connect(self._on_clicked)
             self.buttons_row.addWidget(button)
             self.buttons.append(button)
-        self.buttons_row.addStretch(1)
 
     def button(self, label: str) -> QPushButton:
         return next(b for b in self.buttons if b.text() == label)
@@ -118,6 +119,7 @@ class GradientAlertsPanel(QWidget):
         inner_layout.addLayout(self._cards_box)
         inner_layout.addStretch(1)
         scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # wrap instead
         scroll.setWidget(inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

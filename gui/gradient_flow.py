@@ -93,6 +93,7 @@ class GradientFlow(QWidget):
         self.ratio_plot.setLabel("left", "log10 ratio")
         self.ratio_plot.setLabel("bottom", "layer (input side → output side)")
         for plot in (self.grad_plot, self.weight_plot, self.ratio_plot):
+            plot.disableAutoRange()  # ranges are set per frame; auto-range would paint twice
             plot.setMouseEnabled(x=False, y=False)
             plot.setMenuEnabled(False)
             plot.hideButtons()
@@ -139,6 +140,9 @@ class GradientFlow(QWidget):
         low = min(-5.0, math.floor(ratio[finite].min()) if finite.any() else -5.0)
         high = max(-1.0, math.ceil(ratio[finite].max()) if finite.any() else -1.0)
         self.ratio_plot.setYRange(low, high, padding=0.05)
+        # Apply the ranges now: ViewBox would do it while painting, then paint a second time.
+        for plot in (self.grad_plot, self.weight_plot, self.ratio_plot):
+            plot.vb.updateMatrix()
 
     def layer_summary(self, index: int) -> str:
         """The numbers of layer ``index`` in words (what hovering it shows)."""

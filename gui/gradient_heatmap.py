@@ -56,6 +56,7 @@ class _RingHeatmap:
         if ticks:
             self.bar.axis.setTicks([ticks])
         plot.invertY(True)  # input side on top
+        plot.disableAutoRange()  # ranges are set explicitly; auto-range would cost a 2nd paint
         plot.setMouseEnabled(x=False, y=False)
         plot.setMenuEnabled(False)
         plot.hideButtons()
@@ -118,7 +119,8 @@ class GradientHeatmap(QWidget):
             title="Activations: dead ReLUs / saturated sigmoid·tanh (black: not measured)",
         )
         self.act_plot.setXLink(self.grad_plot)
-        self.grad_plot.setLabel("bottom", "training step")
+        # One step axis, under the lower map: the two share it, and every frame re-lays its ticks.
+        self.grad_plot.hideAxis("bottom")
         self.act_plot.setLabel("bottom", "training step")
         grad_ticks = [(v, f"1e{v:+.0f}") for v in range(int(GRAD_LEVELS[0]), 5, 2)]
         self.grad_map = _RingHeatmap(
@@ -262,6 +264,9 @@ class GradientHeatmap(QWidget):
         for heatmap in (self.grad_map, self.act_map):
             heatmap.draw(self._pos, self._count, x0)
         self.grad_plot.setXRange(x0, x0 + self.window(), padding=0.0)
+        # Apply the new range now: ViewBox would do it while painting, then paint a second time.
+        for plot in (self.grad_plot, self.act_plot):
+            plot.vb.updateMatrix()
 
     def _set_row_labels(self) -> None:
         rows = len(self._names)

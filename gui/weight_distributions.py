@@ -4,13 +4,16 @@ For the chosen layer, each plot shows bands between the percentiles of ``PERCENT
 ±1.5σ, ±1σ, ±0.5σ of a normal distribution), darker towards the median, against the training step.
 The history is one point per snapshot carrying diagnostics, kept in preallocated arrays; when they
 fill up every other point is dropped and from then on only every 2nd (4th, ...) snapshot is kept,
-so the whole run stays visible with even spacing. The latest snapshot is always drawn.
+so the whole run stays visible with even spacing. The latest snapshot is always drawn, at most
+REDRAW_MS apart and only while the view is visible: eight filled bands cost a few milliseconds
+and nothing in them needs 30 frames a second.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from engine.gradient_alerts import diagnostic_rows
@@ -18,6 +21,7 @@ from engine.snapshot import PERCENTILES, StepSnapshot
 from engine.spec import NetworkSpec
 
 CAPACITY = 1024  # history points per run before halving the resolution
+REDRAW_MS = 100
 _PAIRS = ((0, 8), (1, 7), (2, 6), (3, 5))  # outer band first, so inner ones draw on top
 _ALPHAS = (45, 80, 120, 170)
 MEDIAN = PERCENTILES.index(50.0)
@@ -27,26 +31,29 @@ class _Bands:
     """Percentile bands and a median line in one plot; curves are updated, never recreated."""
 
     def __init__(self, plot: pg.PlotItem, rgb: tuple[int, int, int]) -> None:
-        self.curves = []
+        self.bands = []
         for (low, high), alpha in zip(_PAIRS, _ALPHAS, strict=True):
             lower = pg.PlotCurveItem(pen=None)
             upper = pg.PlotCurveItem(pen=None)
             fill = pg.FillBetweenItem(lower, upper, brush=pg.mkBrush(*rgb, alpha))
             # The invisible edges go into the plot too: an item outside any view looks for its
-            # ViewBox on every setData via parentItem() -> None, and PySide6 6.12 on Python 3.11
-            # drops a reference to None on each such call (the process aborts after ~16k).
+            # ViewBox on every setData, a walk up parentItem() that never caches a miss.
             plot.addItem(lower)
             plot.addItem(upper)
             plot.addItem(fill)
-            self.curves.append((low, lower, high, upper))
+            self.bands.append((low, lower, high, upper, fill))
         self.median = pg.PlotCurveItem(pen=pg.mkPen(*rgb, width=2))
         plot.addItem(self.median)
 
     def set_data(self, steps: np.ndarray, percentiles: np.ndarray) -> None:
         """percentiles: (n, 9) for n steps."""
-        for low, lower, high, upper in self.curves:
-            lower.setData(steps, percentiles[:, low], connect="finite")
-            upper.setData(steps, percentiles[:, high], connect="finite")
+        for low, lower, high, upper, fill in self.bands:
+            # Silence the edges so the fill rebuilds its path once, not once per edge.
+            for curve, column in ((lower, low), (upper, high)):
+                curve.blockSignals(True)
+                curve.setData(steps, percentiles[:, column], connect="finite")
+                curve.blockSignals(False)
+            fill.updatePath()
         self.median.setData(steps, percentiles[:, MEDIAN], connect="finite")
 
 
@@ -83,6 +90,9 @@ class WeightDistributions(QWidget):
         self._capacity = capacity
         self._names: tuple[str, ...] = ()
         self._allocate(())
+        self._redraw_timer = QTimer(self, singleShot=True, interval=REDRAW_MS)
+        self._redraw_timer.timeout.connect(self._redraw)
+        self._dirty = False  # new data arrived while hidden
         self.layer_combo.currentIndexChanged.connect(self._redraw)
 
     # ------------------------------------------------------------------ public API
@@ -109,7 +119,8 @@ class WeightDistributions(QWidget):
         self._grads[self._n] = diag.grad_percentiles
         self._n += keep
         self._live = not keep
-        self._redraw()
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start()
 
     def set_layer(self, name: str) -> None:
         self.layer_combo.setCurrentIndex(self._names.index(name))
@@ -155,7 +166,15 @@ class WeightDistributions(QWidget):
     def _shown(self) -> int:
         return self._n + self._live
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty:
+            self._redraw()
+
     def _redraw(self) -> None:
+        self._dirty = not self.isVisible()
+        if self._dirty:
+            return
         i = self.layer_combo.currentIndex()
         n = self._shown()
         if i < 0 or n == 0:
@@ -163,11 +182,14 @@ class WeightDistributions(QWidget):
                 bands.set_data(np.zeros(0), np.zeros((0, len(PERCENTILES))))
             return
         name = self._names[i]
-        self.weight_plot.setTitle(f"weights of {name}")
-        self.grad_plot.setTitle(f"gradients of {name}")
+        if self.grad_plot.titleLabel.text != f"gradients of {name}":  # setHtml is not free
+            self.weight_plot.setTitle(f"weights of {name}")
+            self.grad_plot.setTitle(f"gradients of {name}")
         steps = self._steps[:n].astype(float)
         self.weight_bands.set_data(steps, _finite(self._weights[:n, i]))
         self.grad_bands.set_data(steps, _finite(self._grads[:n, i]))
+        for plot in (self.weight_plot, self.grad_plot):
+            plot.vb.prepareForPaint()  # auto-range now, or the first paint schedules a second
 
 
 def _finite(values: np.ndarray) -> np.ndarray:

@@ -219,6 +219,7 @@ def test_distributions_accumulate_and_follow_the_chosen_layer(qtbot, vanishing_r
     np.testing.assert_array_equal(steps, np.arange(20, 201, 20))
     np.testing.assert_array_equal(weights[-1], snapshots[-1].diagnostics.weight_percentiles[0])
     assert np.all(np.diff(weights, axis=1) >= 0)  # percentiles ascend
+    qtbot.waitUntil(lambda: len(dists.weight_bands.median.getData()[0]) == 10)  # <= 10 Hz
     qtbot.keyClick(dists.layer_combo, Qt.Key.Key_Down)
     assert dists.layer() == "dense2"
     x, median = dists.weight_bands.median.getData()
