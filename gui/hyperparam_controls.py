@@ -80,7 +80,8 @@ def add_keyboard(widget: QWidget) -> None:
 class LogSlider(QWidget):
     """A value in ``[low, high]`` on a log10 slider plus an editable spin box; optionally "off".
 
-    With ``optional`` a checkbox comes first and ``value()`` is None while it is unchecked.
+    With ``optional`` a checkbox comes first and ``value()`` is None while it is unchecked; ticking
+    it brings back the last value used, or ``default`` the first time.
     """
 
     value_changed = Signal(object, bool)  # float | None, final
@@ -91,12 +92,13 @@ class LogSlider(QWidget):
         high: float,
         *,
         optional: str = "",
+        default: float | None = None,
         digits: int = 3,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._low, self._high, self._digits = low, high, digits
-        self._value = low
+        self._value = low if default is None else default  # shown while an optional one is off
         self._quiet = False  # set while mirroring one sub-widget into the other
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -127,7 +129,9 @@ class LogSlider(QWidget):
         self.spin.sigValueChanging.connect(self._on_spin)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
-        self.set_value(low)
+        self.set_value(self._value)
+        if optional:
+            self.set_value(None)  # starts off, showing the value it would take
 
     # ------------------------------------------------------------------ public
     def value(self) -> float | None:

@@ -76,7 +76,8 @@ TIPS: dict[str, str] = {
         "validation stalls or falls — overfitting. Watch the accuracy plot's two curves part."
     ),
     "augment": (
-        "Randomly shifts and rotates each training image a little every time it is drawn.\n"
+        "Randomly shifts, rotates and scales each training image a little and adds noise, anew "
+        "every time it is drawn.\n"
         "Makes memorising harder: training loss falls more slowly, validation holds up better."
     ),
     "epochs": (
