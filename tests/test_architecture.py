@@ -30,3 +30,10 @@ def test_checker_catches_a_qt_import(tmp_path):
     sample = tmp_path / "bad.py"
     sample.write_text("from PySide6.QtCore import QObject\nimport gui.app\n")
     assert [m.split(".")[0] for m in imported_modules(sample)] == ["PySide6", "gui"]
+
+
+def test_blas_runs_one_thread_in_tests_and_app():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    blas = [p for p in threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    assert blas
+    assert all(p["num_threads"] == 1 for p in blas)
