@@ -69,8 +69,13 @@ class Dense(Layer):
         if x is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
         if x.shape[0] == 1:
-            # A (n, 1) @ (1, m) matmul does not reach BLAS (~5x slower); the outer product does.
-            np.multiply(x.T, grad_out, out=self.W.grad)
+            # A (n, 1) @ (1, m) matmul does not reach BLAS (~4x slower than an outer product);
+            # np.dot does and is twice as fast again (16 vs 31 µs for 784×128), with the same
+            # values (one product per element). It needs matching dtypes for ``out``.
+            if x.dtype == grad_out.dtype == self.W.grad.dtype:
+                np.dot(x.T, grad_out, out=self.W.grad)
+            else:
+                np.multiply(x.T, grad_out, out=self.W.grad)
         else:
             np.matmul(x.T, grad_out, out=self.W.grad)
         np.add.reduce(grad_out, axis=0, out=self.b.grad)
