@@ -29,8 +29,8 @@ def diag_blocks(network: Network) -> list[Block]:
 
 
 def _sumsq(array: np.ndarray) -> float:
-    flat = array.reshape(-1)
-    return float(np.dot(flat, flat))
+    # vdot flattens by itself: one call, as fast as dot on a ravelled view (~1 µs less per array).
+    return float(np.vdot(array, array))
 
 
 def grad_sumsq(blocks: list[Block], out: np.ndarray) -> np.ndarray:
@@ -39,10 +39,12 @@ def grad_sumsq(blocks: list[Block], out: np.ndarray) -> np.ndarray:
     A float32 sum overflows to Inf past ~1e38 (a norm of ~1e19): that counts as exploded, silently.
     """
     with np.errstate(over="ignore", invalid="ignore"):
+        vdot = np.vdot  # runs every step: no helper call per parameter
         for i, block in enumerate(blocks):
             total = 0.0
             for p in block.params:
-                total += _sumsq(p.grad)
+                g = p.grad
+                total += float(vdot(g, g))
             out[i] = total
     return out
 
