@@ -29,7 +29,7 @@ from engine.spec import OPTIMIZERS, Hyperparams
 class _Slot:
     """All the optimiser keeps for one parameter (``__slots__``: fast attribute access)."""
 
-    __slots__ = ("buf", "decay_buf", "param", "state")
+    __slots__ = ("buf", "decay_buf", "param", "state", "update")
 
     def __init__(self, param: Parameter, opt: Optimizer) -> None:
         value = param.value
@@ -41,6 +41,7 @@ class _Slot:
         decay_buf = self.buf if opt._decay_in_buf else np.empty_like(value)
         self.decay_buf = decay_buf if param.decay else None
         self.state = tuple(np.zeros_like(value) for _ in opt.state_names)
+        self.update: np.ndarray | None = None  # the array holding the last update applied
 
 
 class Optimizer:
@@ -126,11 +127,23 @@ class Optimizer:
             if wd and slot.decay_buf is not None:
                 g = np.multiply(value, wd, out=slot.decay_buf)
                 g += p.grad
-            update = update_rule(slot, g, lr)
+            update = slot.update = update_rule(slot, g, lr)
             add(value, update, out=value)
             if norms is not None:
                 norms[p] = sqrt(vdot(update, update))
         return norms
+
+    def update_norms(self) -> dict[Parameter, float]:
+        """``{param: L2 norm}`` of the last update applied: what ``step(measure=True)`` returned.
+
+        Computed only when asked (the trainer's diagnostics, ~30 times a second, rather than a
+        pass over every update array each step). Each rule leaves its update in one of the slot's
+        own arrays, intact until the next ``step`` or ``load_state_dict``. Empty before any step.
+        """
+        sqrt, vdot = math.sqrt, np.vdot
+        return {
+            s.param: sqrt(vdot(s.update, s.update)) for s in self._slots if s.update is not None
+        }
 
     def _prepare(self, lr: float) -> None:
         """Per-step scalars shared by all parameters (Adam's bias corrections)."""
