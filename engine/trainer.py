@@ -75,7 +75,6 @@ class Trainer:
         self.elapsed = 0.0
         self.diverged = ""
         self._sumsq = np.zeros(len(self._blocks))
-        self._update_norms: dict[Any, float] | None = None
         self._buffers: dict[int, np.ndarray] = {}
         self._snapshot_row = 0
         self._snapshot_epochs = 0
@@ -264,7 +263,9 @@ class Trainer:
                     total = float(grad_sumsq(self._blocks, np.empty_like(sumsq)).sum())
                 if hp.clip_norm is not None:
                     clip_by_global_norm(params, hp.clip_norm, norm=math.sqrt(total))
-                self._update_norms = self.optimizer.step(lr, measure=True)
+                # Update norms (for the update/weight ratio) are computed by diagnostics() when
+                # asked, from the update arrays the optimiser keeps: not a pass per step.
+                self.optimizer.step(lr)
         self.diverged = message
         norms = np.sqrt(self._sumsq) if not message else np.full(len(self._blocks), np.nan)
         self.step_count += 1
@@ -325,7 +326,10 @@ class Trainer:
         """Full per-layer diagnostics for the last step taken."""
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return full_diagnostics(
-                self.network, np.sqrt(self._sumsq), self._update_norms, percentiles=percentiles
+                self.network,
+                np.sqrt(self._sumsq),
+                self.optimizer.update_norms() or None,
+                percentiles=percentiles,
             )
 
     def snapshot(self, status: str = "running") -> StepSnapshot:
