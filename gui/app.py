@@ -19,11 +19,15 @@ from engine.spec import LayerSpec, NetworkSpec, SpecError
 from gui.data_actions import DataActions
 from gui.drawing_view import DrawingView
 from gui.file_actions import FileActions
+from gui.gradient_alerts_panel import GradientAlertsPanel
+from gui.gradient_flow import GradientFlow
+from gui.gradient_heatmap import GradientHeatmap
 from gui.hyperparam_panel import HyperparamPanel
 from gui.loss_plot import LossPlot
 from gui.main_window import MainWindow
 from gui.network_builder import NetworkBuilder
 from gui.training_controller import TrainingController
+from gui.weight_distributions import WeightDistributions
 
 Area = Qt.DockWidgetArea
 
@@ -38,6 +42,7 @@ class App:
     hyperparams: HyperparamPanel
     builder: NetworkBuilder
     drawing: DrawingView
+    alerts: GradientAlertsPanel
     files: FileActions
     data: DataActions
     views: list[QWidget]
@@ -61,6 +66,14 @@ def with_init(spec: NetworkSpec, scheme: str, scale: float) -> NetworkSpec:
     return replace(spec, layers=tuple(change(layer) for layer in spec.layers), output=output)
 
 
+def init_of(spec: NetworkSpec) -> tuple[str, float]:
+    """The (scheme, scale) the panel shows: the first dense layer's, else the output's."""
+    for layer in spec.layers:
+        if layer.type == "dense":
+            return layer.init, layer.init_scale
+    return spec.output.init, spec.output.init_scale
+
+
 def build_app(
     *,
     settings: QSettings | None = None,
@@ -71,22 +84,38 @@ def build_app(
     spec = spec or load_preset("healthy")
     splits = splits or load_dataset(None)
     settings = settings or QSettings("Backprop Playground", "Backprop Playground")
-    controller = TrainingController(spec, splits)
     loss_plot = LossPlot()
     window = MainWindow(loss_plot, settings)
     hyper = HyperparamPanel()
     hyper.set_pool_size(len(splits.train))
     hyper.set_hyperparams(spec.hyperparams)
+    hyper.set_init(*init_of(spec))
     builder = NetworkBuilder()
     builder.set_spec(spec)
     drawing = DrawingView()
     window.add_panel(builder, "Network", Area.LeftDockWidgetArea)
     window.add_panel(hyper, "Hyperparameters", Area.RightDockWidgetArea)
     window.add_panel(drawing, "Draw a digit", Area.RightDockWidgetArea)
-    views: list[QWidget] = [loss_plot, builder, drawing]
+    flow, heatmap, distributions = GradientFlow(), GradientHeatmap(), WeightDistributions()
+    alerts = GradientAlertsPanel()
+    window.add_panel(heatmap, "Gradient heatmaps", Area.BottomDockWidgetArea)
+    window.add_panel(flow, "Gradient flow", Area.BottomDockWidgetArea)
+    window.add_panel(
+        distributions,
+        "Weight & gradient distributions",
+        Area.BottomDockWidgetArea,
+        tabify_with="GradientFlow",
+    )
+    window.add_panel(alerts, "Gradient alerts", Area.LeftDockWidgetArea)
+    window.docks["GradientFlow"].raise_()
+    views: list[QWidget] = [loss_plot, builder, drawing, flow, heatmap, distributions, alerts]
+    for view in views:
+        view.reset(spec)
+    # Last: from here on a training thread runs and must be shut down.
+    controller = TrainingController(spec, splits)
     files = FileActions(window, controller)
     data = DataActions(window, controller, window.status, mirrors)
-    app = App(window, controller, loss_plot, hyper, builder, drawing, files, data, views)
+    app = App(window, controller, loss_plot, hyper, builder, drawing, alerts, files, data, views)
     _wire(app)
     window.restore_layout()
     return app
@@ -111,6 +140,7 @@ def _wire(app: App) -> None:
         window.banner.hide()
         app.builder.set_trained(False)
         app.hyperparams.set_hyperparams(spec.hyperparams)
+        app.hyperparams.set_init(*init_of(spec))
         window.status.clear_training()
         for view in app.views:
             view.reset(spec)
@@ -123,10 +153,18 @@ def _wire(app: App) -> None:
             return
         step = controller.latest.step if controller.latest else 0
         for name, value in changes.items():
-            app.loss_plot.mark_event(step, f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}")
+            app.loss_plot.mark_event(
+                step, f"{name} {value:g}" if isinstance(value, float) else f"{name} {value}"
+            )
 
     def apply_spec(spec: NetworkSpec, keep_weights: bool) -> None:
-        controller.set_spec(replace(spec, hyperparams=controller.spec.hyperparams), keep_weights=keep_weights)
+        controller.set_spec(
+            replace(spec, hyperparams=controller.spec.hyperparams), keep_weights=keep_weights
+        )
+
+    def apply_fix_spec(spec: NetworkSpec) -> None:
+        controller.set_spec(spec)
+        app.builder.set_spec(spec)
 
     def change_init(scheme: str, scale: float) -> None:
         controller.set_spec(with_init(controller.spec, scheme, scale))
@@ -147,8 +185,12 @@ def _wire(app: App) -> None:
     window.save_model_action.triggered.connect(lambda: app.files.save_model())
     window.save_session_action.triggered.connect(lambda: app.files.save_model(session=True))
     window.open_model_action.triggered.connect(app.files.open_model)
-    window.export_png_action.triggered.connect(lambda: app.files.export_png(app.loss_plot.export_png))
-    window.export_csv_action.triggered.connect(lambda: app.files.export_csv(app.loss_plot.history_rows))
+    window.export_png_action.triggered.connect(
+        lambda: app.files.export_png(app.loss_plot.export_png)
+    )
+    window.export_csv_action.triggered.connect(
+        lambda: app.files.export_csv(app.loss_plot.history_rows)
+    )
     window.bundled_action.triggered.connect(app.data.use_bundled)
     window.download_action.triggered.connect(app.data.start_download)
     window.idx_action.triggered.connect(app.data.open_idx_folder)
@@ -161,6 +203,8 @@ def _wire(app: App) -> None:
     app.hyperparams.hyperparams_changed.connect(set_hyperparams)
     app.hyperparams.init_changed.connect(change_init)
     app.builder.apply_requested.connect(apply_spec)
+    app.alerts.hyperparams_fix_requested.connect(set_hyperparams)
+    app.alerts.spec_fix_requested.connect(apply_fix_spec)
     app.drawing.examples_changed.connect(controller.set_extra_examples)
     window.closing.connect(app.shutdown)
 
