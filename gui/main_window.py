@@ -42,7 +42,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            # Application-wide, so the keys also work while a floating panel has the focus.
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         shown = f"{tip} ({QKeySequence(shortcut).toString()})" if shortcut else tip
         action.setToolTip(shown)
         action.setStatusTip(tip)
@@ -134,7 +135,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state, LAYOUT_VERSION)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
         self.settings.sync()

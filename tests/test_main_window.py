@@ -26,7 +26,8 @@ def make_app(qtbot, settings, splits):
         qtbot.addWidget(app.window)
         app.window.resize(1400, 900)
         app.window.show()
-        qtbot.waitExposed(app.window)
+        app.window.activateWindow()  # keyboard shortcuts need an active window
+        qtbot.waitUntil(app.window.isActiveWindow)
         made.append(app)
         return app
 
