@@ -6,6 +6,10 @@ source point of every output pixel comes from one ``einsum``, and bilinear sampl
 reused, because large temporaries allocated and freed on every batch cost page faults (see
 DESIGN.md); batches are processed in chunks of at most ``CHUNK`` samples so the buffers stay small
 even for full-batch gradient descent.
+
+Cost, measured against a lean NumPy 784-128-64-10 training step in the same run (1 BLAS thread):
+about 1.0x a step at batch 64 and 256 (~5 µs per sample; bilinear sampling is ~25 passes over the
+batch, and the four gathers are the largest part). Noise adds ~10-20%.
 """
 
 from __future__ import annotations
@@ -133,8 +137,10 @@ def _float_out(images: np.ndarray, out: np.ndarray | None) -> np.ndarray:
     shape = (len(images), _PIXELS)
     if out is None:
         return np.empty(shape, dtype=np.float32)
-    if out.shape != shape or out.dtype != np.float32:
-        raise ValueError(f"out must be float32 of shape {shape}, got {out.dtype} {out.shape}")
+    if out.shape != shape or out.dtype not in (np.float32, np.float64):
+        raise ValueError(
+            f"out must be float32 or float64 of shape {shape}, got {out.dtype} {out.shape}"
+        )
     return out
 
 
@@ -168,9 +174,11 @@ def augment_batch_float(
     noise: float = 0.0,
 ) -> np.ndarray:
     """Augment (B, 28, 28) uint8 into what the trainer feeds the network: (B, 784) float32 in
-    [0, 1], written into ``out`` when given. ``noise`` is the standard deviation of Gaussian noise
-    in units of full intensity (0.1 = a tenth of white). Deterministic for a seeded ``rng``; with
-    every magnitude 0 the result equals :func:`engine.data.to_float` exactly.
+    [0, 1], written into ``out`` when given (float32, or float64 for a float64 network). ``noise``
+    is the standard deviation of Gaussian noise in units of full intensity (0.1 = a tenth of
+    white). Deterministic for a seeded ``rng``; with every magnitude 0 the result equals
+    :func:`engine.data.to_float` exactly. Costs about as much as a training step of a
+    784-128-64-10 MLP (see the module docstring).
     """
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}")

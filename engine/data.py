@@ -218,14 +218,19 @@ def stratified_subset(dataset: Dataset, n: int, *, seed: int) -> Dataset:
 
 
 def to_float(images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """(B, 28, 28) uint8 -> (B, 784) float32 in [0, 1], written into ``out`` when given.
+    """(B, 28, 28) uint8 -> (B, 784) float32 in [0, 1], written into ``out`` when given
+    (float32, or float64 for a float64 network).
 
     Division (not multiplication by 1/255) so 255 maps to exactly 1.0.
     """
     flat = images.reshape(len(images), -1)
-    if out is not None and (out.shape != flat.shape or out.dtype != np.float32):
-        raise ValueError(f"out must be float32 of shape {flat.shape}, got {out.dtype} {out.shape}")
-    return np.divide(flat, np.float32(255.0), out=out, dtype=np.float32)
+    if out is None:
+        return np.divide(flat, np.float32(255.0), dtype=np.float32)
+    if out.shape != flat.shape or out.dtype not in (np.float32, np.float64):
+        raise ValueError(
+            f"out must be float32 or float64 of shape {flat.shape}, got {out.dtype} {out.shape}"
+        )
+    return np.divide(flat, out.dtype.type(255.0), out=out)
 
 
 def load_dataset(source: str | Path | None = None, *, seed: int = 0) -> Splits:

@@ -86,8 +86,11 @@ def test_shapes_dtypes_range_and_out_reuse(digits: np.ndarray) -> None:
     small = augment(digits, rng)
     assert small.shape == (100, 28, 28)
     assert small.dtype == np.uint8
-    with pytest.raises(ValueError, match="float32 of shape"):
-        augment_batch_float(digits, rng, np.empty((100, 784)))
+    with pytest.raises(ValueError, match="float32 or float64 of shape"):
+        augment_batch_float(digits, rng, np.empty((100, 783), np.float32))
+    wide = augment_batch_float(digits, np.random.default_rng(9), np.empty((100, 784)))
+    narrow = augment_batch_float(digits, np.random.default_rng(9))
+    np.testing.assert_array_equal(wide, narrow)  # float64 out for a float64 network
     with pytest.raises(ValueError, match="uint8"):
         augment_batch_float(digits.astype(np.float32), rng)
     with pytest.raises(ValueError, match="scale"):

@@ -209,8 +209,10 @@ def test_to_float_range_and_out_reuse() -> None:
     assert result.min() == 0.0
     assert result.max() == 1.0
     assert result[0, 2] == np.float32(128 / 255)
-    with pytest.raises(ValueError, match="float32 of shape"):
-        to_float(images, out=np.empty((3, 784), np.float64))
+    with pytest.raises(ValueError, match="float32 or float64 of shape"):
+        to_float(images, out=np.empty((3, 784), np.float16))
+    wide = to_float(images, out=np.empty((3, 784), np.float64))
+    assert wide[0, 2] == 128 / 255
     assert to_float(images).shape == (3, 784)
 
 
