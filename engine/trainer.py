@@ -32,7 +32,10 @@ from engine.schedules import learning_rate_at
 from engine.snapshot import Diagnostics, EpochRecord, StepSnapshot, frozen
 from engine.spec import Hyperparams, NetworkSpec, validate, validate_hyperparams
 
-EVAL_CHUNK = 1000
+# Samples per forward pass when evaluating. 256 rather than 1000: a 1000-row chunk allocates (and
+# faults in) megabytes of fresh buffers in every layer each time; epoch-end evaluation of the
+# bundled train+validation sets took 15.7 ms with 1000 and 12.0 ms with 256 (batch 64 training).
+EVAL_CHUNK = 256
 
 
 @dataclass(frozen=True)
