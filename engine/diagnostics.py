@@ -69,19 +69,24 @@ def _activation_stats(block: Block) -> tuple[float, float, float, float]:
     out = block.output
     if out is None or out.size == 0:
         return (np.nan,) * 4  # type: ignore[return-value]
-    mean = float(out.mean())
-    std = float(out.std())
+    # np.mean/np.std's own steps (float32 sums, then divide) without their Python wrappers,
+    # which cost more than the arithmetic for small layers: the same numbers.
+    size = out.size
+    mean = np.add.reduce(out, axis=None) / size
+    centred = np.subtract(out, mean)
+    np.multiply(centred, centred, out=centred)
+    std = np.sqrt(np.add.reduce(centred, axis=None) / size)
     dead = saturated = np.nan
     if block.activation in RELU_FAMILY:
         # Dead: never active for any sample of the batch (ELU and leaky pass negatives, but their
-        # positive side is what learns).
-        active = (out > 0).any(axis=0)
+        # positive side is what learns). Active somewhere <=> the batch maximum is positive.
+        active = np.maximum.reduce(out, axis=0) > 0
         dead = 1.0 - float(np.count_nonzero(active)) / active.size
     elif block.activation == "sigmoid":
-        saturated = float(np.count_nonzero((out < SIGMOID_LOW) | (out > SIGMOID_HIGH))) / out.size
+        saturated = float(np.count_nonzero((out < SIGMOID_LOW) | (out > SIGMOID_HIGH))) / size
     elif block.activation == "tanh":
-        saturated = float(np.count_nonzero(np.abs(out) > TANH_LIMIT)) / out.size
-    return mean, std, dead, saturated
+        saturated = float(np.count_nonzero(np.abs(out) > TANH_LIMIT)) / size
+    return float(mean), float(std), dead, saturated
 
 
 def full_diagnostics(
@@ -114,6 +119,7 @@ def full_diagnostics(
     }
     wp = np.full((n, len(PERCENTILES)), np.nan)
     gp = np.full((n, len(PERCENTILES)), np.nan)
+    add_reduce, max_reduce = np.add.reduce, np.maximum.reduce
     for i, block in enumerate(blocks):
         size = sum(p.size for p in block.params)
         abs_sum = 0.0
@@ -122,8 +128,8 @@ def full_diagnostics(
         usq = 0.0
         for p in block.params:
             g = np.abs(p.grad)
-            abs_sum += float(g.sum())
-            abs_max = max(abs_max, float(g.max()))
+            abs_sum += float(add_reduce(g, axis=None))  # = g.sum(), without the method wrapper
+            abs_max = max(abs_max, float(max_reduce(g, axis=None)))
             wsq += _sumsq(p.value)
             if update_norms is not None:
                 usq += update_norms.get(p, 0.0) ** 2
