@@ -255,17 +255,16 @@ class Trainer:
         else:
             net.backward(net.loss.backward(), input_grad=False)
             sumsq = grad_sumsq(self._blocks, self._sumsq)
-            total = float(sumsq.sum())
+            total = float(np.add.reduce(sumsq))  # sumsq.sum() without the method wrapper
             if not math.isfinite(total):
                 where = first_nonfinite_grad(self._blocks, sumsq) or "?"
                 message = self._divergence_message(where, "backward pass", lr)
             else:
-                params = net.parameters()
                 if hp.clip_value is not None:
-                    clip_by_value(params, hp.clip_value)
+                    clip_by_value(net.parameters(), hp.clip_value)
                     total = float(grad_sumsq(self._blocks, np.empty_like(sumsq)).sum())
                 if hp.clip_norm is not None:
-                    clip_by_global_norm(params, hp.clip_norm, norm=math.sqrt(total))
+                    clip_by_global_norm(net.parameters(), hp.clip_norm, norm=math.sqrt(total))
                 # Update norms (for the update/weight ratio) are computed by diagnostics() when
                 # asked, from the update arrays the optimiser keeps: not a pass per step.
                 self.optimizer.step(lr)
