@@ -1,4 +1,4 @@
-"""The "Draw" dock: canvas with its tools, live prediction beside it and "Teach it" below.
+"""The "Draw" dock: canvas with its tools, live prediction beside it and "Teach it" below both.
 
 Only composition and wiring live here: the canvas emits each drawing, the prediction panel turns it
 into the 28×28 and an answer, and the teach panel labels that 28×28. The main window talks to this
@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSlider,
     QSplitter,
     QToolButton,
@@ -33,7 +36,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
 
 class DrawingView(QWidget):
-    """Canvas + tools | prediction, with "Teach it" under the canvas."""
+    """Canvas + tools | prediction (stacked when the dock is tall), "Teach it" across the bottom."""
 
     examples_changed = Signal(object)  # engine.data.Dataset of the taught digits
 
@@ -82,15 +85,25 @@ class DrawingView(QWidget):
         left_layout.addLayout(button_row)
         left_layout.addWidget(self.canvas, 1)
         left_layout.addWidget(self._message)
-        left_layout.addWidget(self.teach)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(self.prediction)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
+        self._splitter = QSplitter(Qt.Orientation.Horizontal)
+        self._splitter.addWidget(left)
+        self._splitter.addWidget(self.prediction)
+        self._splitter.setStretchFactor(0, 1)
+        self._splitter.setStretchFactor(1, 1)
+        self._splitter.setChildrenCollapsible(False)
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(4, 4, 4, 4)
+        content_layout.addWidget(self._splitter, 1)
+        content_layout.addWidget(self.teach)
+        # In a dock smaller than the content's minimum, scroll instead of squeezing the other docks.
+        scroll = QScrollArea()
+        scroll.setWidget(content)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
-        layout.addWidget(splitter)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
 
         self.canvas.drawing_changed.connect(self.prediction.set_drawing)
         self.canvas.drawing_changed.connect(self._drawing_changed)
@@ -100,6 +113,13 @@ class DrawingView(QWidget):
         self._set_brush(self._brush.value())
         self._undo.setEnabled(False)
         self._show_message("")
+
+    def sizeHint(self) -> QSize:
+        return QSize(560, 600)
+
+    def minimumSizeHint(self) -> QSize:
+        # Enough to draw and read the answer; the rest scrolls rather than crowding other docks.
+        return QSize(300, 360)
 
     # ------------------------------------------------------------------ main-window API
     def set_snapshot(self, snapshot: StepSnapshot) -> None:
@@ -118,6 +138,17 @@ class DrawingView(QWidget):
             self.canvas.load_image(path)
 
     # ------------------------------------------------------------------ internals
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Side by side in a wide dock, canvas above prediction in a tall one (a narrow canvas
+        # next to a narrow prediction would leave both too small to use).
+        size = event.size()
+        wide = size.width() >= max(520, 1.1 * size.height())
+        orientation = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if self._splitter.orientation() != orientation:
+            self._splitter.setOrientation(orientation)
+            self._splitter.setSizes([1, 1])  # equal halves
+        super().resizeEvent(event)
+
     def _set_brush(self, width: int) -> None:
         self.canvas.set_brush_width(width)
         self._brush_label.setText(f"{width} px")

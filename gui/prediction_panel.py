@@ -10,7 +10,6 @@ an array the trainer is halfway through updating, and an idle panel costs nothin
 from __future__ import annotations
 
 import numpy as np
-from engine.preprocess import EmptyDrawingError, to_mnist
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.inference import Predictor
+from engine.preprocess import EmptyDrawingError, to_mnist
 from engine.snapshot import StepSnapshot
 from engine.spec import NetworkSpec, SpecError
 from gui.prediction_widgets import ActivationStrips, ProbabilityBars, SeenImage
@@ -71,32 +71,39 @@ class PredictionPanel(QWidget):
         self._bars = ProbabilityBars()
         self._bars.bar_clicked.connect(self._bar_clicked)
         self._seen = SeenImage()
-        self._overlay = QCheckBox("Saliency overlay")
+        self._overlay = QCheckBox("Saliency")
         self._overlay.setChecked(True)
         self._overlay.setToolTip(
             "Backpropagation all the way to the input: how much each pixel would raise (red) or "
-            "lower (blue) the score of the chosen digit if it got brighter."
+            "lower (blue) the score of the chosen digit if it got brighter. Click a bar to choose "
+            "the digit."
         )
         self._overlay.toggled.connect(self._refresh)
         self._legend = QLabel()
-        self._legend.setWordWrap(True)
         self._strips = ActivationStrips()
 
         answer_row = QHBoxLayout()
         answer_row.addWidget(self._answer)
         answer_row.addWidget(self._detail, 1)
-        seen_title = QLabel("<b>What the network sees</b> (28 × 28 after preprocessing)")
-        seen_title.setWordWrap(True)
-        overlay_row = QHBoxLayout()
-        overlay_row.addWidget(self._overlay)
-        overlay_row.addWidget(self._legend, 1)
+        # Short, unwrapped labels beside the image: a squeezed dock must not make text overlap.
+        seen_title = QLabel("<b>What the<br>network sees</b>")
+        seen_note = QLabel("the 28 × 28 input\nafter preprocessing")
+        seen_note.setToolTip(
+            "Your drawing as the network gets it, made the way MNIST was: cropped to the ink, "
+            "scaled so the longer side is 20 px, centred by its centre of mass in 28 × 28."
+        )
+        side = QVBoxLayout()
+        for widget in (seen_title, seen_note, self._overlay, self._legend):
+            side.addWidget(widget)
+        side.addStretch(1)
+        seen_row = QHBoxLayout()
+        seen_row.addWidget(self._seen, 1)
+        seen_row.addLayout(side)
         layout = QVBoxLayout(self)
         layout.addLayout(answer_row)
         layout.addWidget(self._bars, 2)
-        layout.addWidget(seen_title)
-        layout.addWidget(self._seen, 3)
-        layout.addLayout(overlay_row)
-        layout.addWidget(QLabel("<b>Hidden-layer activations</b> for this drawing"))
+        layout.addLayout(seen_row, 2)
+        layout.addWidget(QLabel("<b>Hidden-layer activations</b>"))
         layout.addWidget(self._strips)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
         self._refresh()
@@ -187,15 +194,13 @@ class PredictionPanel(QWidget):
         image28 = self._image28
         predictor = self._current_predictor() if image28 is not None else None
         if image28 is None:
-            self._show("", "Draw a digit: the network's guess appears here as you draw.")
+            self._show("", "Draw a digit: the network's guess appears here.")
         elif predictor is None:
-            self._show(
-                "?", self._error or "No trained network yet: start training to see its guess."
-            )
+            self._show("?", self._error or "No trained network yet: start training.")
         else:
             probs = predictor.predict_proba(image28[None])[0].astype(np.float64)
             if not np.isfinite(probs).all():
-                self._error = "The weights contain NaN/Inf: training diverged. Reset the network."
+                self._error = "Weights are NaN/Inf (training diverged): reset the network."
                 self._show("!", self._error)
                 probs = None
             else:
@@ -204,18 +209,13 @@ class PredictionPanel(QWidget):
                 if confidence >= self._threshold:
                     self._show(str(top), f"{confidence:.0%} sure")
                 else:
-                    self._show(
-                        "?",
-                        f"Unsure: maybe a {top} ({confidence:.0%}), below the "
-                        f"{self._threshold:.0%} needed to answer.",
-                    )
+                    self._show("?", f"Unsure: maybe a {top} ({confidence:.0%})")
                 cls = self._selected if self._selected >= 0 else top
                 if self._overlay.isChecked():
                     saliency = predictor.saliency(image28, cls)
                     self._legend.setText(
-                        f"Why {cls}? <span style='color:#ff5a3c'>red</span> pixels raise its "
-                        f"score, <span style='color:#4f86ff'>blue</span> ones lower it."
-                        + ("" if self._selected < 0 else " (click the bar again for the answer)")
+                        f"Why {cls}?<br><span style='color:#ff5a3c'>■</span> raises its score"
+                        f"<br><span style='color:#4f86ff'>■</span> lowers it"
                     )
                 # Dropout is the identity at prediction time: its strip would repeat the last one.
                 hidden = [
@@ -224,9 +224,7 @@ class PredictionPanel(QWidget):
                     if not name.startswith("dropout")
                 ]
         if saliency is None:
-            self._legend.setText(
-                "Click a bar to ask why for that digit." if probs is not None else ""
-            )
+            self._legend.setText("")
         self._probs = probs
         unsure = probs is not None and float(probs.max()) < self._threshold
         self._bars.set_probabilities(probs, unsure=unsure, selected=self._selected)
@@ -237,6 +235,9 @@ class PredictionPanel(QWidget):
     def _show(self, answer: str, detail: str) -> None:
         self._answer.setText(answer)
         self._detail.setText(detail)
+        self._detail.setToolTip(
+            f"The panel names a digit only when its probability is at least {self._threshold:.0%}."
+        )
 
     def _bar_clicked(self, digit: int) -> None:
         self._selected = -1 if digit == self._selected else digit

@@ -62,7 +62,7 @@ class ProbabilityBars(QWidget):
         self._top = -1
         self._unsure = False
         self._selected = -1
-        self.setMinimumSize(220, 110)
+        self.setMinimumSize(200, 70)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setToolTip("Probability of each digit. Click a bar to see why (saliency) for it.")
 
@@ -110,7 +110,7 @@ class ProbabilityBars(QWidget):
             text = f"{100 * p:.0f}%" if p >= 0.005 else ""
             painter.drawText(
                 QRectF(column.x(), bottom - height - line - 1, column.width(), line),
-                Qt.AlignmentFlag.AlignCenter,
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextDontClip,  # "100%" > narrow column
                 text,
             )
         painter.end()
@@ -128,17 +128,11 @@ class SeenImage(QWidget):
         super().__init__(parent)
         self._image: QImage | None = None
         self._overlay: QImage | None = None
-        self.setMinimumSize(112, 112)
+        self.setMinimumSize(72, 72)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:
         return QSize(196, 196)
-
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return width
 
     def set_image(self, image28: np.ndarray | None) -> None:
         self._image = None if image28 is None else gray_to_qimage(image28)
@@ -190,10 +184,11 @@ class ActivationStrips(QWidget):
         super().__init__(parent)
         self._rows: list[tuple[str, str, QImage]] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        self.setToolTip(
+        self._tip = (
             "Hidden-layer activations for this drawing: one cell per unit. Black = silent "
             "(a ReLU at zero), bright = strongly active; red/blue = positive/negative."
         )
+        self.setToolTip(self._tip)
 
     def sizeHint(self) -> QSize:
         return QSize(320, max(1, len(self._rows)) * self.ROW + 4)
@@ -221,6 +216,8 @@ class ActivationStrips(QWidget):
             rows.append((name, info, _rgba_image(rgba[None])))
         changed = len(rows) != len(self._rows)
         self._rows = rows
+        # The numbers stay reachable when a narrow panel has no room to print them.
+        self.setToolTip(self._tip + "".join(f"\n{name}: {info}" for name, info, _ in rows))
         if changed:
             self.updateGeometry()
         self.update()
@@ -232,7 +229,7 @@ class ActivationStrips(QWidget):
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.85))
         painter.setFont(small)
         name_width = 70
-        info_width = 135
+        info_width = 135 if self.width() >= 380 else 0  # narrow: the strip matters more
         strip_width = max(20, self.width() - name_width - info_width - 8)
         if not self._rows:
             painter.setPen(FAINT)
@@ -251,6 +248,8 @@ class ActivationStrips(QWidget):
             smooth = image.width() > strip.width()
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, smooth)
             painter.drawImage(strip, image)
+            if not info_width:
+                continue
             painter.setPen(FAINT)
             painter.drawText(
                 QRectF(strip.right() + 6, y, info_width, self.ROW - 4),

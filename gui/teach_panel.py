@@ -14,7 +14,6 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -29,7 +28,7 @@ from engine.data import DataError, Dataset
 from engine.user_examples import UserExamples
 from gui.image_io import gray_to_qimage
 
-THUMBNAIL = 42  # px: 28×28 shown 1.5× so strokes stay visible in a short list
+THUMBNAIL = 36  # px: 28×28 shown ~1.3× so strokes stay visible in a short list
 
 
 def thumbnail(image28: np.ndarray) -> QIcon:
@@ -66,17 +65,21 @@ class TeachPanel(QWidget):
             # Keep the unreadable file untouched and teach nothing rather than overwrite it.
             load_error = f"Taught digits could not be loaded: {exc}"
 
-        title = QLabel("<b>Teach it</b>: the right answer for this drawing is")
-        title.setWordWrap(True)
-        buttons = QGridLayout()
+        title = QLabel("<b>Teach it</b>: this drawing is a")
+        title.setToolTip(
+            "Give the right answer and the drawing (as the 28 × 28 the network sees) joins the "
+            "training data: the next training steps learn from it. Kept between sessions."
+        )
+        buttons = QHBoxLayout()
+        buttons.setSpacing(2)
         self._buttons: list[QPushButton] = []
         for digit in range(10):
             button = QPushButton(str(digit))
             button.setObjectName(f"teach{digit}")
             button.setToolTip(f"Add this drawing to the training data as a {digit}")
-            button.setMinimumWidth(26)
+            button.setMinimumWidth(22)
             button.clicked.connect(lambda _=False, d=digit: self.teach(d))
-            buttons.addWidget(button, digit // 5, digit % 5)
+            buttons.addWidget(button)
             self._buttons.append(button)
         self._list = _ExampleList()
         # One scrolling row of thumbnails: the list stays short however many digits are taught.
@@ -86,22 +89,26 @@ class TeachPanel(QWidget):
         self._list.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
         self._list.setMovement(QListView.Movement.Static)
         self._list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self._list.setFixedHeight(THUMBNAIL + 44)
+        self._list.setFixedHeight(THUMBNAIL + 34)
         self._list.delete_pressed.connect(self.remove_selected)
         self._list.itemSelectionChanged.connect(self._update_enabled)
-        self._remove = QPushButton("Remove selected")
+        self._remove = QPushButton("Remove")
+        self._remove.setToolTip("Forget the selected taught digits (or press Delete in the list)")
         self._remove.clicked.connect(self.remove_selected)
         self._status = QLabel(load_error)
-        self._status.setWordWrap(True)
 
-        row = QHBoxLayout()
-        row.addWidget(self._status, 1)
-        row.addWidget(self._remove)
+        head = QHBoxLayout()
+        head.addWidget(title)
+        head.addStretch(1)
+        head.addWidget(self._status)
+        examples = QHBoxLayout()
+        examples.addWidget(self._list, 1)
+        examples.addWidget(self._remove)
         layout = QVBoxLayout(self)
-        layout.addWidget(title)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(head)
         layout.addLayout(buttons)
-        layout.addWidget(self._list)
-        layout.addLayout(row)
+        layout.addLayout(examples)
         self._fill_list()
         self._update_enabled()
 
@@ -157,11 +164,10 @@ class TeachPanel(QWidget):
             item.setToolTip(f"Taught as {int(label)}")
             self._list.addItem(item)
         count = len(self._store)
-        self._status.setText(
-            f"{count} digit{'s' if count != 1 else ''} taught; "
-            "they join the training data from the next steps."
-            if count
-            else "Nothing taught yet."
+        self._status.setText(f"{count} taught" if count else "Nothing taught yet")
+        self._status.setToolTip(
+            f"{count} digit{'s' if count != 1 else ''} you taught; the trainer includes them from "
+            "its next steps."
         )
 
     def _changed(self) -> None:
