@@ -1,0 +1,431 @@
+"""Training speed of the engine against a lean NumPy loop and PyTorch CPU; cost of diagnostics.
+
+    python benchmarks/engine.py [--quick]
+
+For 784-128-64-10 ReLU (He init, softmax cross-entropy, SGD with momentum) at batch 1, 16, 64 and
+256 and a 10-layer 64-unit sigmoid net at batch 64, in one process with BLAS and PyTorch pinned to
+one thread each (two BLAS threads on two shared cores are fragile, see DESIGN.md), it measures:
+
+- engine: ``Trainer.step()`` on the bundled digits exactly as the app drives it (batch gathering,
+  uint8 -> float per batch, per-step gradient norms, NaN checks, history);
+- +diag/step: the same with ``Trainer.diagnostics()`` (the full per-layer set) after every step;
+- app: the same with ``Trainer.snapshot()`` (full diagnostics with percentiles, weight copies) every
+  1/30 s, as the GUI's training worker does: "diagnostics on" as the app has them;
+- numpy: a lean hand-written NumPy loop (preallocated buffers, no diagnostics), the reference;
+- torch: the same network and loop in PyTorch (nn.Sequential, CrossEntropyLoss, SGD momentum, the
+  same batches gathered from a uint8 tensor and converted per batch), when torch imports.
+
+All variants start from the engine's initial weights and train on full batches in shuffled order.
+Steps that end an epoch are not timed (the trainer evaluates the train and validation sets there;
+the cost of that is printed separately). Each variant runs for a fixed time after a warm-up; the
+variants take turns, five rounds (one with --quick), and the best round counts. Steps are timed
+in the thread's CPU time (time.thread_time, its own cost subtracted): the machine is shared, and
+time the process spent preempted must not count; other users can still slow a round down through
+shared caches, hence the best round. Absolute samples/s depend on the machine and its OpenBLAS
+settings; compare the ratios, which are measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+# Run as a script, sys.path[0] is benchmarks/, where this file would shadow the engine package.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+from engine.data import load_dataset  # noqa: E402
+from engine.network import Network  # noqa: E402
+from engine.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
+from engine.trainer import Trainer  # noqa: E402
+
+SNAPSHOT_INTERVAL = 1 / 30  # the GUI worker's snapshot rate
+LEARNING_RATE = 0.01
+MOMENTUM = 0.9
+# Targets of issue 2: engine with diagnostics on vs PyTorch, by case label; diagnostics <= 10%.
+TARGETS = {"relu b1": 2.0, "relu b64": 1.5, "relu b256": 1.0}
+DIAG_BUDGET = 0.10
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    hidden: tuple[int, ...]
+    activation: str
+    init: str
+    batch: int
+
+    def spec(self) -> NetworkSpec:
+        hp = Hyperparams(
+            optimizer="momentum",
+            learning_rate=LEARNING_RATE,
+            momentum=MOMENTUM,
+            batch_size=self.batch,
+            epochs=1_000_000,  # never finishes during a benchmark
+            augment=False,
+        )
+        layers = tuple(dense(units, self.activation, self.init) for units in self.hidden)
+        return NetworkSpec(layers=layers, output=OutputSpec(), hyperparams=hp, name=self.label)
+
+
+CASES = (
+    Case("relu b1", (128, 64), "relu", "he", 1),
+    Case("relu b16", (128, 64), "relu", "he", 16),
+    Case("relu b64", (128, 64), "relu", "he", 64),
+    Case("relu b256", (128, 64), "relu", "he", 256),
+    Case("sigmoid10 b64", (64,) * 10, "sigmoid", "xavier", 64),
+)
+
+StepFn = Callable[[], int]  # trains one batch, returns its size, or 0 when it is not to be timed
+
+
+def _timer_overhead() -> float:
+    """Seconds that timing adds to a step: about one thread_time() call falls inside the span."""
+    clock = time.thread_time
+    calls = 20_000
+    start = clock()
+    for _ in range(calls):
+        clock()
+    return (clock() - start) / calls
+
+
+def measure(step: StepFn, seconds: float) -> float:
+    """Samples per second of ``step`` over about ``seconds`` of this thread's CPU time.
+
+    CPU time rather than wall time: the machine is shared, and a step during which the process
+    was preempted would otherwise count the other process's time too.
+    """
+    clock = time.thread_time
+    busy = 0.0
+    samples = steps = 0
+    while busy < seconds:
+        start = clock()
+        n = step()
+        elapsed = clock() - start
+        if n:
+            busy += elapsed
+            samples += n
+            steps += 1
+    return samples / (busy - steps * TIMER_OVERHEAD)
+
+
+TIMER_OVERHEAD = _timer_overhead()
+
+
+# ---------------------------------------------------------------------- the engine
+def engine_step(trainer: Trainer, extra: str) -> StepFn:
+    """``Trainer.step`` plus nothing, full diagnostics ("diag") or 30 Hz snapshots ("app")."""
+    batch = trainer.batch_size
+    last = [time.thread_time()]  # 30 snapshots per second of training (CPU time, see measure)
+
+    def step() -> int:
+        result = trainer.step()
+        if result.diverged:
+            raise RuntimeError(result.diverged)
+        if result.epoch_finished:
+            return 0  # untimed (it includes the evaluation); snapshots wait for a timed step
+        if extra == "diag":
+            trainer.diagnostics()
+        elif extra == "app":
+            now = time.thread_time()
+            if now - last[0] >= SNAPSHOT_INTERVAL:
+                trainer.snapshot()
+                last[0] = now
+        return batch
+
+    return step
+
+
+def initial_weights(network: Network) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(W (in, out), b (out,)) of every Dense layer, input side first."""
+    params = [p.value.copy() for p in network.parameters()]  # W, b of each Dense layer in order
+    return list(zip(params[::2], params[1::2], strict=True))
+
+
+class Batches:
+    """Full batches of (flat uint8 images, labels) in a fresh shuffled order every epoch."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, batch: int) -> None:
+        self.images = np.array(images.reshape(len(images), -1), copy=True)  # writable for torch
+        self.labels = labels.astype(np.intp)
+        self.batch = batch
+        self.rng = np.random.default_rng(0)
+        self.order = self.rng.permutation(len(labels))
+        self.position = 0
+
+    def next_indices(self) -> np.ndarray | None:
+        """Indices of the next batch, or None (after reshuffling) at the end of an epoch."""
+        start = self.position
+        if start + self.batch > len(self.order):
+            self.order = self.rng.permutation(len(self.order))
+            self.position = 0
+            return None
+        self.position = start + self.batch
+        return self.order[start : self.position]
+
+
+# ---------------------------------------------------------------------- lean NumPy reference
+class LeanNumpy:
+    """The same MLP and momentum SGD written directly in NumPy with preallocated buffers."""
+
+    def __init__(self, weights: list, activation: str, data: Batches) -> None:
+        self.data, self.sigmoid, batch = data, activation == "sigmoid", data.batch
+        self.params = [a.copy() for pair in weights for a in pair]  # W1, b1, W2, b2, ...
+        self.grads = [np.empty_like(p) for p in self.params]
+        self.velocity = [np.zeros_like(p) for p in self.params]
+        self.tmp = [np.empty_like(p) for p in self.params]
+        self.z = [np.empty((batch, w.shape[1]), np.float32) for w, _ in weights]
+        self.d = [np.empty((batch, w.shape[0]), np.float32) for w, _ in weights]
+        self.scratch = [np.empty((batch, w.shape[0]), np.float32) for w, _ in weights]
+        self.mask = [np.empty((batch, w.shape[0]), bool) for w, _ in weights]
+        self.u8, self.x = np.empty((batch, 784), np.uint8), np.empty((batch, 784), np.float32)
+        self.col, self.rows = np.empty((batch, 1), np.float32), np.arange(batch)
+
+    def step(self) -> int:
+        idx = self.data.next_indices()
+        if idx is None:
+            return 0
+        batch = len(idx)
+        W, b, gW, gb = self.params[::2], self.params[1::2], self.grads[::2], self.grads[1::2]
+        np.take(self.data.images, idx, axis=0, out=self.u8)
+        np.divide(self.u8, np.float32(255.0), out=self.x)
+        last, h = len(W) - 1, self.x
+        for i, z in enumerate(self.z):
+            np.matmul(h, W[i], out=z)
+            z += b[i]
+            if i < last and self.sigmoid:  # as the engine computes it: 0.5 + 0.5 tanh(z / 2)
+                z *= 0.5
+                np.tanh(z, out=z)
+                z *= 0.5
+                z += 0.5
+            elif i < last:
+                np.maximum(z, 0, out=z)
+            h = z
+        p = self.z[last]  # softmax in place: (p - onehot) / B is the logit gradient
+        np.maximum.reduce(p, axis=1, keepdims=True, out=self.col)
+        p -= self.col
+        np.exp(p, out=p)
+        np.add.reduce(p, axis=1, keepdims=True, out=self.col)
+        p /= self.col
+        p[self.rows, self.data.labels[idx]] -= 1.0
+        p *= 1.0 / batch
+        g = p
+        for i in range(last, -1, -1):
+            a = self.z[i - 1] if i else self.x
+            # At batch 1, np.dot reaches BLAS for the outer product and matmul does not.
+            (np.dot if batch == 1 else np.matmul)(a.T, g, out=gW[i])
+            np.add.reduce(g, axis=0, out=gb[i])
+            if i:
+                np.matmul(g, W[i].T, out=self.d[i])
+                if self.sigmoid:  # sigmoid' = a (1 - a)
+                    np.subtract(1.0, a, out=self.scratch[i])
+                    self.scratch[i] *= a
+                    self.d[i] *= self.scratch[i]
+                else:
+                    self.d[i] *= np.greater(a, 0, out=self.mask[i])
+                g = self.d[i]
+        for p, grad, v, t in zip(self.params, self.grads, self.velocity, self.tmp, strict=True):
+            v *= MOMENTUM
+            v -= np.multiply(grad, LEARNING_RATE, out=t)
+            p += v
+        return batch
+
+
+# ---------------------------------------------------------------------- PyTorch
+def torch_step(torch: ModuleType, weights: list, activation: str, data: Batches) -> StepFn:
+    """The same network, batches and update in PyTorch; starts from the same weights."""
+    nn = torch.nn
+    layers = []
+    for i, (w, b) in enumerate(weights):
+        linear = nn.Linear(*w.shape)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w.T))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        if i < len(weights) - 1:
+            layers.append(nn.Sigmoid() if activation == "sigmoid" else nn.ReLU())
+    model = nn.Sequential(*layers)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
+    images = torch.from_numpy(data.images)  # uint8, converted per batch like the engine's
+    labels = torch.from_numpy(data.labels.astype(np.int64))
+
+    def step() -> int:
+        idx = data.next_indices()
+        if idx is None:
+            return 0
+        rows = torch.from_numpy(idx)
+        x = images.index_select(0, rows).float().div_(255.0)
+        loss = loss_fn(model(x), labels.index_select(0, rows))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return len(idx)
+
+    return step
+
+
+def import_torch() -> ModuleType | None:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    return torch
+
+
+# ---------------------------------------------------------------------- side costs
+def seconds_after_a_step(trainer: Trainer, fn: Callable[[], object], calls: int) -> float:
+    """Median CPU seconds of ``fn`` called right after a training step, as the app calls it.
+
+    Calling it back to back instead would flatter it: the branch predictor learns the data of a
+    repeated partition, and the step's arrays would never have evicted its own from the caches.
+    """
+    clock = time.thread_time
+    times = []
+    for _ in range(calls):
+        trainer.step()
+        start = clock()
+        fn()
+        times.append(clock() - start - TIMER_OVERHEAD)
+    return float(np.median(times))
+
+
+def side_costs(trainer: Trainer, calls: int) -> dict[str, float]:
+    """Seconds per call of the per-step norms, the diagnostics and the epoch-end evaluation."""
+    from engine.diagnostics import diag_blocks, grad_sumsq
+
+    blocks = diag_blocks(trainer.network)
+    out = np.zeros(len(blocks))
+    splits = trainer.splits
+    return {
+        "norms": seconds_after_a_step(trainer, lambda: grad_sumsq(blocks, out), calls),
+        "diag": seconds_after_a_step(trainer, trainer.diagnostics, calls),
+        "snapshot": seconds_after_a_step(trainer, trainer.snapshot, calls),
+        "evaluate": seconds_after_a_step(
+            trainer,
+            lambda: (trainer.evaluate(splits.train), trainer.evaluate(splits.val)),
+            max(3, calls // 20),
+        ),
+    }
+
+
+# ---------------------------------------------------------------------- main
+VARIANTS = ("engine", "diag", "app", "numpy", "torch")
+
+
+def run(quick: bool) -> None:
+    seconds, rounds, warmup = (0.15, 1, 0.05) if quick else (0.3, 5, 0.05)
+    torch = import_torch()
+    splits = load_dataset(None)
+    print(
+        f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
+        f"BLAS and torch pinned to 1 thread; {seconds:g} s per measurement, "
+        f"best of {rounds} round{'s' if rounds > 1 else ''}; samples/s of training steps "
+        "(epoch-end steps untimed), CPU time\n"
+    )
+    runners: dict[str, dict[str, StepFn]] = {}
+    trainers: dict[str, Trainer] = {}
+    for case in CASES:
+        trainer = Trainer(case.spec(), splits)
+        weights = initial_weights(trainer.network)
+        train = splits.train
+        fns = {
+            "engine": engine_step(trainer, ""),
+            "diag": engine_step(trainer, "diag"),
+            "app": engine_step(trainer, "app"),
+            "numpy": LeanNumpy(
+                weights, case.activation, Batches(train.images, train.labels, case.batch)
+            ).step,
+        }
+        if torch is not None:
+            data = Batches(train.images, train.labels, case.batch)
+            fns["torch"] = torch_step(torch, weights, case.activation, data)
+        runners[case.label] = fns
+        trainers[case.label] = trainer
+    best: dict[str, dict[str, float]] = {c.label: {} for c in CASES}
+    for _ in range(rounds):
+        for case in CASES:
+            for name, fn in runners[case.label].items():
+                measure(fn, warmup)
+                rate = measure(fn, seconds)
+                best[case.label][name] = max(rate, best[case.label].get(name, 0.0))
+    costs = {c.label: side_costs(trainers[c.label], 20 if quick else 100) for c in CASES}
+    report(best, costs, trainers)
+
+
+def report(best: dict, costs: dict, trainers: dict) -> None:
+    nan = float("nan")
+    print("samples/s        engine  +diag/step   app(30Hz)       numpy       torch")
+    for case in CASES:
+        r = best[case.label]
+        print(f"{case.label:14}" + "".join(f"{r.get(v, nan):12,.0f}" for v in VARIANTS))
+    print(
+        "\nratios         eng/torch diag/torch  app/torch numpy/torch eng/numpy"
+        "  norms  diag/step  app-diag  eval/epoch"
+    )
+    for case in CASES:
+        r, c = best[case.label], costs[case.label]
+        torch_rate = r.get("torch", nan)
+        step_time = case.batch / r["engine"]
+        epoch_time = trainers[case.label].steps_per_epoch * step_time
+        print(
+            f"{case.label:14}"
+            f"{r['engine'] / torch_rate:10.2f}{r['diag'] / torch_rate:11.2f}"
+            f"{r['app'] / torch_rate:11.2f}{r['numpy'] / torch_rate:12.2f}"
+            f"{r['engine'] / r['numpy']:10.2f}"
+            f"{c['norms'] / step_time:7.1%}{c['diag'] / step_time:11.1%}"
+            f"{c['snapshot'] / SNAPSHOT_INTERVAL:10.1%}{c['evaluate'] / epoch_time:12.1%}"
+        )
+    print(LEGEND)
+    for case in CASES:
+        target, r = TARGETS.get(case.label), best[case.label]
+        if target is not None and "torch" in r:
+            app, every = r["app"] / r["torch"], r["diag"] / r["torch"]
+            print(
+                f"  {case.label:10} app {app:5.2f}x >= {target:.1f}x  {_verdict(app >= target)}"
+                f"   (full diagnostics every step: {every:.2f}x, {_verdict(every >= target)})"
+            )
+    for case in CASES:
+        c, r = costs[case.label], best[case.label]
+        app_cost = c["snapshot"] / SNAPSHOT_INTERVAL
+        every = c["diag"] / (case.batch / r["engine"])
+        print(
+            f"  {case.label:14} diagnostics {app_cost:5.1%} of training time in the app "
+            f"<= {DIAG_BUDGET:.0%}  {_verdict(app_cost <= DIAG_BUDGET)}   (every step: {every:.0%})"
+        )
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+LEGEND = """
+norms: the per-step gradient norms (always on; in every engine figure), as % of a step.
+diag/step: Trainer.diagnostics() after a step, as % of a step. app-diag: Trainer.snapshot()
+(diagnostics with percentiles, weight copies) 30 times a second, as % of training time.
+eval/epoch: the epoch-end evaluation of the train and validation sets, as % of an epoch's
+training steps (left out of the samples/s above; the torch and numpy loops do not evaluate).
+
+Targets (issue 2), judged on app/torch: diagnostics on as the app has them, i.e. norms and NaN
+checks every step plus full diagnostics in each of the GUI's 30 snapshots a second:"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one short round (a smoke run)")
+    args = parser.parse_args()
+    with threadpool_limits(1), np.errstate(all="ignore"):
+        run(args.quick)
+
+
+if __name__ == "__main__":
+    main()
