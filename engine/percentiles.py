@@ -82,14 +82,12 @@ def _radix_into(
     values, keys, buckets, mask = _buffers(sum(sizes))
     np.concatenate([a.reshape(-1) for i in which for a in groups[i]], out=values)
     _to_keys(values, keys)
-    cuts = np.array([32 - _key_bits(n) for n in sizes])  # low key bits below the bucket
-    parts = [slice(s, s + n) for s, n in zip(starts.tolist(), sizes, strict=True)]
-    for part, cut in zip(parts, cuts.tolist(), strict=True):
-        np.right_shift(keys[part], cut, out=buckets[part], casting="unsafe")
-    low = np.minimum.reduceat(buckets, starts)
-    high = np.maximum.reduceat(buckets, starts)
+    least = np.minimum.reduceat(keys, starts).astype(np.intp)
+    most = np.maximum.reduceat(keys, starts).astype(np.intp)
     # Keys below key(-FLT_MAX) = 0x00800000 are -Inf/-NaN, above key(FLT_MAX) +Inf/+NaN.
-    bad = (low < (0x00800000 >> cuts)) | (high > (0xFF7FFFFF >> cuts))
+    bad = (least < 0x00800000) | (most > 0xFF7FFFFF)
+    cuts = np.array([32 - _key_bits(n) for n in sizes])  # low key bits below the bucket
+    low, high = least >> cuts, most >> cuts
     ranges = high - low + 1
     if bad.any() or (len(which) > 1 and int(ranges.sum()) > _BINS):
         for i, odd in zip(which, bad, strict=True):  # rare: one at a time
@@ -97,7 +95,9 @@ def _radix_into(
         return
     # Lay each group's buckets after the previous group's: one histogram serves them all.
     shift = np.cumsum(ranges) - ranges - low
-    for part, d in zip(parts, shift.tolist(), strict=True):
+    parts = [slice(s, s + n) for s, n in zip(starts.tolist(), sizes, strict=True)]
+    for part, cut, d in zip(parts, cuts.tolist(), shift.tolist(), strict=True):
+        np.right_shift(keys[part], cut, out=buckets[part], casting="unsafe")
         buckets[part] += d
     counts = np.bincount(buckets)
     ends = np.cumsum(counts)  # ends[b]: elements in buckets 0..b
