@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-from engine.preprocess import to_mnist
 from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import (
     QDragEnterEvent,
@@ -19,6 +18,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QApplication
 
 from engine.data import load_bundled
+from engine.preprocess import to_mnist
 from gui.digit_canvas import CANVAS_SIZE, THROTTLE_MS, DigitCanvas
 from gui.image_io import gray_to_qimage
 from gui.pyside_refcounts import protect_singletons
