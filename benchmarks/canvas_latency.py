@@ -1,7 +1,7 @@
 """Latency from a mouse move on the canvas to updated probability bars, with training running.
 
-The real "Draw" view (gui.drawing_view.DrawingView) is shown offscreen and fed snapshots by the real
-TrainingController, whose worker thread trains the ``healthy`` preset at full speed. An input thread
+The real "Draw" view (gui.drawing_view.DrawingView) is shown offscreen and fed snapshots by the
+app's TrainingController training the ``healthy`` preset at full speed. An input thread
 plays the part of the window system: at ``--rate`` Hz it timestamps a mouse move and queues it to
 the GUI thread (a queued signal, so the move waits behind whatever the GUI thread is doing, like a
 real input event). The latency of a move is the time from that timestamp until the first
@@ -9,6 +9,10 @@ real input event). The latency of a move is the time from that timestamp until t
 bars' next paint). Strokes trace a 0 and a 1 alternately and the canvas is cleared between them.
 
     python benchmarks/canvas_latency.py [--seconds 10] [--rate 120] [--no-training]
+        [--trainer controller|thread] [--switch-interval MS]
+
+``--trainer thread`` runs ``Trainer.step`` in a plain Python thread of the GUI process instead of
+the app's controller: the worst case, where training competes with the GUI for the GIL.
 
 Target: p95 <= 30 ms with training running.
 """
@@ -24,18 +28,24 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# One BLAS thread, as the app uses (engine/__init__.py); it only counts before NumPy loads.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np
-from PySide6.QtCore import QEvent, QEventLoop, QObject, QPointF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QPointF, Qt, QTimer, Signal, Slot  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from engine.data import load_dataset
-from engine.presets import load_preset
-from gui.drawing_view import DrawingView
-from gui.pyside_refcounts import protect_singletons
-from gui.training_controller import TrainingController
+from engine.data import Splits, load_dataset  # noqa: E402
+from engine.presets import load_preset  # noqa: E402
+from engine.snapshot import StepSnapshot  # noqa: E402
+from engine.spec import NetworkSpec  # noqa: E402
+from engine.trainer import Trainer  # noqa: E402
+from gui.drawing_view import DrawingView  # noqa: E402
+from gui.pyside_refcounts import protect_singletons  # noqa: E402
+from gui.training_controller import TrainingController  # noqa: E402
 
 MOVES_PER_STROKE = 40
 
@@ -104,6 +114,50 @@ def play(feeder: InputFeeder, posted: list[float], rate: float, stop: threading.
         next_time = time.perf_counter() + 0.05
 
 
+class ThreadedTrainer(QObject):
+    """The worst case for the GUI: ``Trainer.step`` in a plain Python thread of the GUI process,
+    sharing its GIL, with a snapshot ~30 times a second (the next one only once the GUI took the
+    last). Same interface as the TrainingController parts used here."""
+
+    snapshot_ready = Signal(object)
+    _produced = Signal(object)  # emitted in the training thread, queued to _relay on this thread
+
+    def __init__(self, spec: NetworkSpec, splits: Splits) -> None:
+        super().__init__()
+        self._trainer = Trainer(spec, splits)
+        self._stop = threading.Event()
+        self._go = threading.Event()
+        self._consumed = threading.Event()
+        self._produced.connect(self._relay)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def start(self) -> None:
+        self._go.set()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._go.set()
+        self._thread.join()
+
+    @Slot(object)
+    def _relay(self, snapshot: object) -> None:
+        self.snapshot_ready.emit(snapshot)
+        self._consumed.set()
+
+    def _run(self) -> None:
+        self._produced.emit(self._trainer.snapshot("paused"))
+        self._go.wait()
+        last = time.perf_counter()
+        while not self._stop.is_set():
+            self._trainer.step()
+            now = time.perf_counter()
+            if now - last >= 1 / 30 and self._consumed.is_set():
+                self._consumed.clear()
+                last = now
+                self._produced.emit(self._trainer.snapshot())
+
+
 def first_after(events: np.ndarray, times: np.ndarray) -> np.ndarray:
     """For each time, the first event strictly after it (NaN when none)."""
     idx = np.searchsorted(events, times, side="right")
@@ -111,6 +165,18 @@ def first_after(events: np.ndarray, times: np.ndarray) -> np.ndarray:
     ok = idx < len(events)
     out[ok] = events[idx[ok]]
     return out
+
+
+class SnapshotRecorder(QObject):
+    """Notes (time, step) of each snapshot, on the GUI thread (a @Slot of a GUI-thread QObject)."""
+
+    def __init__(self, into: list[tuple[float, int]]) -> None:
+        super().__init__()
+        self.into = into
+
+    @Slot(object)
+    def record(self, snapshot: StepSnapshot) -> None:
+        self.into.append((time.perf_counter(), snapshot.step))
 
 
 def pump(app: QApplication, seconds: float, snapshots: list[tuple[float, int]]) -> float:
@@ -129,6 +195,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=120.0, help="mouse moves per second")
     parser.add_argument("--no-training", action="store_true", help="baseline with training paused")
     parser.add_argument(
+        "--trainer",
+        choices=("controller", "thread"),
+        default="controller",
+        help="the app's TrainingController, or Trainer.step in a thread of this process",
+    )
+    parser.add_argument(
         "--switch-interval",
         type=float,
         default=None,
@@ -143,13 +215,18 @@ def main() -> int:
     app = QApplication.instance() or QApplication([])
     os.environ.setdefault("BACKPROP_PLAYGROUND_DATA", tempfile.mkdtemp(prefix="canvas-bench-"))
     spec = load_preset("healthy").with_hyperparams(epochs=100_000)
-    controller = TrainingController(spec, load_dataset(seed=0))
+    splits = load_dataset(seed=0)
+    if args.trainer == "thread":
+        controller = ThreadedTrainer(spec, splits)
+    else:
+        controller = TrainingController(spec, splits)
     view = DrawingView()
     view.resize(1000, 700)
     view.show()
     snapshots: list[tuple[float, int]] = []
     controller.snapshot_ready.connect(view.set_snapshot)
-    controller.snapshot_ready.connect(lambda s: snapshots.append((time.perf_counter(), s.step)))
+    recorder = SnapshotRecorder(snapshots)
+    controller.snapshot_ready.connect(recorder.record)
     updates: list[float] = []
     view.prediction.prediction_updated.connect(lambda _p: updates.append(time.perf_counter()))
     paints: list[float] = []
@@ -188,8 +265,12 @@ def main() -> int:
     to_paint = (first_after(np.array(paints), done) - posted_a) * 1000
     queueing = (handled_a - posted_a) * 1000
     steps = run_snapshots[-1][1] - run_snapshots[0][1] if len(run_snapshots) > 1 else 0
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine load average {load} on {os.cpu_count()} cores (other users count too); "
+          f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms")  # fmt: skip
+    where = "off" if args.no_training else f"on ({args.trainer})"
     print(
-        f"training: {'off' if args.no_training else 'on'}; {n} moves at {args.rate:g} Hz over "
+        f"training: {where}; {n} moves at {args.rate:g} Hz over "
         f"{args.seconds:g} s; {len(updates)} bar updates; {len(run_snapshots)} snapshots"
     )
     print(f"training steps/s: {idle_steps:.0f} while nobody draws, {steps / args.seconds:.0f} "
