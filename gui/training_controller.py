@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from engine import commands
 from engine.checkpoint import ModelFile
 from engine.data import Dataset, Splits
 from engine.snapshot import StepSnapshot
 from engine.spec import NetworkSpec, validate_hyperparams
-from engine.trainer import Trainer
 from gui.training_worker import SaveModel, TrainingWorker
 
 
@@ -34,10 +33,10 @@ class TrainingController(QObject):
         self.latest: StepSnapshot | None = None
         self._spec = spec
         # Thread and worker without parents: the worker moves to the thread, the thread is joined
-        # in shutdown().
+        # in shutdown(). The worker starts the training process that owns the Trainer.
         self._thread = QThread()
         self._thread.setObjectName("training")
-        self._worker = TrainingWorker(Trainer(spec, splits))
+        self._worker = TrainingWorker(spec, splits)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.snapshot_ready.connect(self._on_snapshot)
@@ -57,7 +56,8 @@ class TrainingController(QObject):
         return self._spec
 
     def is_running(self) -> bool:
-        return self._thread.isRunning()
+        """Whether the training thread or process is still alive."""
+        return self._thread.isRunning() or self._worker.is_alive()
 
     def start(self) -> None:
         self._worker.post(commands.Start())
@@ -106,13 +106,12 @@ class TrainingController(QObject):
         self._worker.post(SaveModel(path, session))
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
-        """Stop the worker and join its thread; True when it ended in time."""
-        if not self._thread.isRunning():
+        """Stop the training process and join the thread; True when both ended in time."""
+        if not self._thread.isRunning() and not self._worker.is_alive():
             return True
-        self._worker.post(commands.Stop())
-        self._worker.acknowledge()
+        self._worker.stop()
         self._thread.quit()  # thread-safe; takes effect once run() returns to the event loop
-        return self._thread.wait(timeout_ms)
+        return self._thread.wait(timeout_ms) and not self._worker.is_alive()
 
     # ----------------------------------------------------------------- worker signals
     @Slot(object)
@@ -126,7 +125,13 @@ class TrainingController(QObject):
                 if snapshot.status == "diverged":
                     self.diverged.emit(snapshot.message)
         finally:
-            self._worker.acknowledge()
+            # After the repaint this snapshot caused (posted events run before timers), so a slow
+            # window lowers the snapshot rate instead of queueing frames.
+            QTimer.singleShot(0, self._acknowledge)
+
+    @Slot()
+    def _acknowledge(self) -> None:
+        self._worker.acknowledge()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

@@ -1,32 +1,25 @@
-"""The training loop on its own QThread: drains commands between steps, emits throttled snapshots.
+"""The GUI process's end of training: a QThread worker that starts the training process, relays
+commands to it and turns its events into Qt signals.
 
-The worker owns the Trainer; nothing else touches it. Commands arrive through a thread-safe queue
-(no Qt call crosses threads on the way in), snapshots leave through Qt signals, which Qt queues to
-the controller on the GUI thread. While paused the loop blocks on the queue, so it costs no CPU.
+The worker blocks on the event pipe (the GIL is released while it waits) and re-emits what arrives;
+Qt queues those signals to the controller on the GUI thread. Commands are written straight to the
+command pipe from the GUI thread (a pipe end used by one thread only).
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-import time
-import traceback
+import multiprocessing as mp
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import commands
-from engine.checkpoint import save_model
-from engine.trainer import Trainer
+from engine.data import Splits
+from engine.spec import NetworkSpec
+from gui.training_loop import Ack, SaveModel, run_training_process
 
-SNAPSHOT_INTERVAL = 1 / 30  # seconds: at most ~30 snapshots a second reach the GUI
+STOP_TIMEOUT = 1.0  # seconds the training process gets to stop before it is terminated
 
-
-class SaveModel:
-    """Write the current model (``session`` adds history) to ``path``; answered by ``saved``."""
-
-    def __init__(self, path: str, session: bool = False) -> None:
-        self.path = path
-        self.session = session
+__all__ = ["SaveModel", "TrainingWorker"]
 
 
 class TrainingWorker(QObject):
@@ -35,119 +28,67 @@ class TrainingWorker(QObject):
     saved = Signal(str)  # path written
     stopped = Signal()
 
-    def __init__(self, trainer: Trainer) -> None:
+    def __init__(self, spec: NetworkSpec, splits: Splits) -> None:
         super().__init__()
-        self._trainer = trainer
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._consumed = threading.Event()  # the GUI has drawn the last snapshot
-        self._consumed.set()
-        self._running = False
-        self._steps_left = 0
-        self._to_epoch_end = False
-        self._stopping = False
-        self._status = "paused"
-        self._last_emit = 0.0
-        self._emitted_step = -1
+        context = mp.get_context("spawn")  # no fork: the GUI process has threads and Qt state
+        commands_in, self._commands = context.Pipe(duplex=False)
+        self._events, events_out = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=run_training_process,
+            args=(spec, splits, commands_in, events_out),
+            name="training",
+            daemon=True,
+        )
+        self._process.start()
+        commands_in.close()
+        events_out.close()
+        self._closed = False
 
-    # --------------------------------------------------------------- any thread
+    # --------------------------------------------------------------- GUI thread
     def post(self, command: object) -> None:
-        """Queue a command; safe from any thread."""
-        self._queue.put(command)
+        """Send a command to the training process (from the GUI thread)."""
+        if self._closed:
+            return
+        try:
+            self._commands.send(command)
+        except (BrokenPipeError, OSError):
+            self._closed = True
+            self.failed.emit("The training process has stopped; restart the app to train again.")
 
     def acknowledge(self) -> None:
-        """The GUI finished drawing a snapshot; the next may be sent (back-pressure)."""
-        self._consumed.set()
+        """The GUI finished drawing a snapshot; the next may be sent."""
+        self.post(Ack())
+
+    def stop(self) -> bool:
+        """Ask the process to stop and wait for it (terminate after STOP_TIMEOUT); True if clean."""
+        self.post(commands.Stop())
+        self._process.join(STOP_TIMEOUT)
+        clean = not self._process.is_alive()
+        if not clean:
+            self._process.terminate()
+            self._process.join(STOP_TIMEOUT)
+        self._closed = True
+        self._commands.close()
+        return clean
+
+    def is_alive(self) -> bool:
+        return self._process.is_alive()
 
     # --------------------------------------------------------------- worker thread
     @Slot()
     def run(self) -> None:
-        self._emit(force=True)
-        while not self._stopping:
-            busy = self._running or self._steps_left > 0 or self._to_epoch_end
-            self._drain(block=not busy)
-            if self._stopping:
-                break
-            if self._running or self._steps_left > 0 or self._to_epoch_end:
-                self._advance()
-            self._emit()
-        self.stopped.emit()
-
-    def _drain(self, *, block: bool) -> None:
-        try:
-            command = self._queue.get(timeout=0.25) if block else self._queue.get_nowait()
-        except queue.Empty:
-            return
         while True:
-            self._handle(command)
             try:
-                command = self._queue.get_nowait()
-            except queue.Empty:
-                return
-
-    def _handle(self, command: object) -> None:
-        trainer = self._trainer
-        try:
-            if isinstance(command, commands.Start):
-                self._running, self._status = True, "running"
-            elif isinstance(command, commands.Pause):
-                self._pause()
-            elif isinstance(command, commands.Step):
-                self._running = False
-                if command.epoch:
-                    self._to_epoch_end = True
-                else:
-                    self._steps_left = max(1, command.n)
-                self._status = "running"
-            elif isinstance(command, commands.Stop):
-                self._stopping = True
-            elif isinstance(command, SaveModel):
-                save_model(command.path, trainer.model_file(session=command.session))
-                self.saved.emit(command.path)
-            else:
-                trainer.apply(command)
-                if isinstance(command, (commands.Reset, commands.SetSpec, commands.LoadModel)):
-                    self._pause()
-                    self._emit(force=True)
-        except Exception as exc:  # a bad command must not kill the training thread
-            self.failed.emit(f"{type(command).__name__}: {exc}")
-            traceback.print_exc()
-
-    def _pause(self) -> None:
-        self._running = False
-        self._steps_left = 0
-        self._to_epoch_end = False
-        self._status = "paused"
-        self._emit(force=True)
-
-    def _advance(self) -> None:
-        trainer = self._trainer
-        result = trainer.step()
-        if result.diverged:
-            self._running, self._steps_left, self._to_epoch_end = False, 0, False
-            self._status = "diverged"
-            self._emit(force=True)
-            return
-        if self._steps_left > 0:
-            self._steps_left -= 1
-            if self._steps_left == 0:
-                self._pause()
-        if result.epoch_finished:
-            if self._to_epoch_end:
-                self._pause()
-            elif self._running and trainer.epoch == trainer.hyperparams.epochs:
-                self._running, self._status = False, "finished"
-                self._emit(force=True)
-
-    def _emit(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and (now - self._last_emit < SNAPSHOT_INTERVAL or not self._consumed.is_set()):
-            return
-        if not force and self._trainer.step_count == self._emitted_step:
-            return  # nothing new: a paused worker stays quiet
-        self._consumed.clear()
-        self._last_emit = now
-        self._emitted_step = self._trainer.step_count
-        status = self._status
-        if status == "running" and not (self._running or self._steps_left or self._to_epoch_end):
-            status = "paused"
-        self.snapshot_ready.emit(self._trainer.snapshot(status))
+                kind, payload = self._events.recv()
+            except (EOFError, OSError):
+                break  # the process ended (or was terminated)
+            if kind == "snapshot":
+                self.snapshot_ready.emit(payload)
+            elif kind == "failed":
+                self.failed.emit(payload)
+            elif kind == "saved":
+                self.saved.emit(payload)
+            elif kind == "stopped":
+                break
+        self._events.close()
+        self.stopped.emit()
