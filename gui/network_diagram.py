@@ -337,7 +337,12 @@ class NetworkDiagram(QGraphicsView):
         """Show the chain's whole height at up to natural size (scroll along it); ``home``: from
         the input end."""
         rect = self.scene().sceneRect()
-        scale = min(1.0, max(MIN_SCALE, (self.viewport().height() - 4) / rect.height()))
+        # Fit to the height left *with* a horizontal scroll bar, shown or not: fitting to the
+        # viewport's current height let the bar's appearing and vanishing resize the view, refit
+        # it and toggle the bar again, forever (an event storm that froze the window).
+        bar = self.horizontalScrollBar().sizeHint().height()
+        height = self.height() - 2 * self.frameWidth() - bar
+        scale = min(1.0, max(MIN_SCALE, (height - 4) / rect.height()))
         if abs(self.transform().m11() - scale) > 1e-6:
             self.resetTransform()
             self.scale(scale, scale)
