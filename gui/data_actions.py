@@ -1,4 +1,4 @@
-"""Data menu behaviour: the bundled digits, an IDX folder, or full MNIST downloaded in the background.
+"""Data menu behaviour: the bundled digits, an IDX folder, or full MNIST downloaded on request.
 
 The download runs on its own QThread and reports progress through signals; cancelling keeps the
 files already verified (the cache), so a later download resumes with the rest.

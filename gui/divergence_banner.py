@@ -15,7 +15,8 @@ class DivergenceBanner(QFrame):
         super().__init__()
         self.setObjectName("DivergenceBanner")
         self.setStyleSheet(
-            "#DivergenceBanner { background: #fde2e1; border: 1px solid #d9534f; border-radius: 4px; }"
+            "#DivergenceBanner { background: #fde2e1; border: 1px solid #d9534f;"
+            " border-radius: 4px; }"
             " QLabel { color: #7a1f1c; }"
         )
         layout = QHBoxLayout(self)
@@ -24,10 +25,17 @@ class DivergenceBanner(QFrame):
         self.label.setWordWrap(True)
         layout.addWidget(self.label, 1)
         buttons = [
-            ("Lower learning rate ×0.1 and reset", self.lower_lr_requested, "Divide the learning "
-             "rate by ten and start again from fresh weights"),
-            ("Clip gradients (norm 1) and reset", self.clip_requested, "Rescale every step's "
-             "gradient to global L2 norm at most 1 and start again from fresh weights"),
+            (
+                "Lower learning rate ×0.1 and reset",
+                self.lower_lr_requested,
+                "Divide the learning rate by ten and start again from fresh weights",
+            ),
+            (
+                "Clip gradients (norm 1) and reset",
+                self.clip_requested,
+                "Rescale every step's "
+                "gradient to global L2 norm at most 1 and start again from fresh weights",
+            ),
             ("Reset weights", self.reset_requested, "Draw fresh weights and start again (Ctrl+R)"),
         ]
         self.buttons: list[QPushButton] = []

@@ -73,7 +73,8 @@ class FileActions:
             self.controller.save(str(path), session=session)
 
     def open_model(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.parent, "Open model", self.last_dir, MODEL_FILTER)
+        parent, folder = self.parent, self.last_dir
+        path, _ = QFileDialog.getOpenFileName(parent, "Open model", folder, MODEL_FILTER)
         if path:
             self.open_model_path(Path(path))
 

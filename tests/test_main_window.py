@@ -1,40 +1,14 @@
-"""The main window driven as a user would: keys, slider drags, menus, banner, closing mid-training."""
+"""The main window driven as a user would: keys, slider drags, menus, banner, closing."""
 
 import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from qt_helpers import drag
 
 from engine.presets import load_preset
-from gui.app import build_app
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def make_app(qtbot, settings, splits):
-    made = []
-
-    def make(spec=None):
-        app = build_app(settings=settings, spec=spec, splits=splits)
-        qtbot.addWidget(app.window)
-        app.window.resize(1400, 900)
-        app.window.show()
-        app.window.activateWindow()  # keyboard shortcuts need an active window
-        qtbot.waitUntil(app.window.isActiveWindow)
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        app.shutdown()
-        assert not app.controller.is_running()
 
 
 def latest(app):
@@ -80,10 +54,12 @@ def test_pause_then_step_advances_exactly_one_step(qtbot, make_app):
     qtbot.waitUntil(lambda: latest(app).step == before + 1, timeout=5000)
     qtbot.wait(200)
     assert latest(app).step == before + 1
+    epoch = latest(app).epoch
     qtbot.keyClick(app.window, Qt.Key.Key_E)
     qtbot.waitUntil(
-        lambda: latest(app).epoch == 1 and latest(app).status == "paused", timeout=10000
+        lambda: latest(app).epoch == epoch + 1 and latest(app).status == "paused", timeout=10000
     )
+    assert latest(app).epoch_progress == 0.0
 
 
 def test_huge_learning_rate_on_exploding_preset_pauses_and_names_the_layer(qtbot, make_app):
