@@ -93,21 +93,41 @@ def build_app(
     builder = NetworkBuilder()
     builder.set_spec(spec)
     drawing = DrawingView()
-    window.add_panel(builder, "Network", Area.LeftDockWidgetArea)
-    window.add_panel(hyper, "Hyperparameters", Area.RightDockWidgetArea)
-    window.add_panel(drawing, "Draw a digit", Area.RightDockWidgetArea)
     flow, heatmap, distributions = GradientFlow(), GradientHeatmap(), WeightDistributions()
     alerts = GradientAlertsPanel()
+    window.add_panel(hyper, "Hyperparameters", Area.LeftDockWidgetArea)
+    window.add_panel(alerts, "Gradient alerts", Area.LeftDockWidgetArea)
+    window.add_panel(drawing, "Draw a digit", Area.RightDockWidgetArea)
+    window.add_panel(builder, "Network", Area.BottomDockWidgetArea)
     window.add_panel(heatmap, "Gradient heatmaps", Area.BottomDockWidgetArea)
-    window.add_panel(flow, "Gradient flow", Area.BottomDockWidgetArea)
+    window.splitDockWidget(
+        window.docks["NetworkBuilder"], window.docks["GradientHeatmap"], Qt.Orientation.Horizontal
+    )
+    window.add_panel(flow, "Gradient flow", Area.BottomDockWidgetArea, tabify_with="NetworkBuilder")
     window.add_panel(
         distributions,
-        "Weight & gradient distributions",
+        "Weights && gradients",
         Area.BottomDockWidgetArea,
-        tabify_with="GradientFlow",
+        tabify_with="GradientHeatmap",
     )
-    window.add_panel(alerts, "Gradient alerts", Area.LeftDockWidgetArea)
-    window.docks["GradientFlow"].raise_()
+    window.docks["NetworkBuilder"].raise_()
+    window.docks["GradientHeatmap"].raise_()
+    window.resizeDocks(
+        [window.docks["HyperparamPanel"], window.docks["DrawingView"]],
+        [400, 430],
+        Qt.Orientation.Horizontal,
+    )
+    window.resizeDocks(
+        [window.docks["HyperparamPanel"], window.docks["GradientAlertsPanel"]],
+        [560, 200],
+        Qt.Orientation.Vertical,
+    )
+    window.resizeDocks([window.docks["NetworkBuilder"]], [400], Qt.Orientation.Vertical)
+    window.resizeDocks(
+        [window.docks["NetworkBuilder"], window.docks["GradientHeatmap"]],
+        [760, 840],
+        Qt.Orientation.Horizontal,
+    )
     views: list[QWidget] = [loss_plot, builder, drawing, flow, heatmap, distributions, alerts]
     for view in views:
         view.reset(spec)

@@ -51,6 +51,7 @@ class GradientFlow(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")  # the same light look as the loss plots
         self.grad_plot = self.graphics.addPlot(
             row=0,
             col=0,

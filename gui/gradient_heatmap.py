@@ -110,6 +110,7 @@ class GradientHeatmap(QWidget):
         controls.addWidget(self.hover_label)
 
         self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")  # the same light look as the loss plots
         self.grad_plot = self.graphics.addPlot(
             row=0, col=0, title="Gradient norm per layer (input side at the top)"
         )

@@ -74,7 +74,8 @@ class TrainingStatusBar(QStatusBar):
         # Speed over the last second of training time, so a change of batch size shows at once.
         if self._last is None or snapshot.elapsed < self._last[0]:
             self._last = (snapshot.elapsed, snapshot.samples_seen)
-            self._speed = snapshot.samples_per_second
+        if snapshot.elapsed - self._last[0] < 1.0 and self._last[0] < 1.0:
+            self._speed = snapshot.samples_per_second  # the first second: the average so far
         elif snapshot.elapsed - self._last[0] >= 1.0:
             dt = snapshot.elapsed - self._last[0]
             self._speed = (snapshot.samples_seen - self._last[1]) / dt

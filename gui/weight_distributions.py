@@ -70,6 +70,7 @@ class WeightDistributions(QWidget):
         controls.addWidget(self.layer_combo)
         controls.addWidget(QLabel("bands: min–max, 7–93%, 16–84%, 31–69% · line: median"), 1)
         self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")  # the same light look as the loss plots
         self.weight_plot = self.graphics.addPlot(row=0, col=0, title="weights")
         self.grad_plot = self.graphics.addPlot(row=1, col=0, title="gradients")
         self.grad_plot.setXLink(self.weight_plot)

@@ -43,6 +43,8 @@ def main() -> int:
         while app.controller.latest is None or app.controller.latest.step < args.steps:
             qt_app.processEvents()
         app.controller.pause()
+        while app.controller.status != "paused":
+            qt_app.processEvents()
         for _ in range(50):
             qt_app.processEvents()
         args.out.parent.mkdir(parents=True, exist_ok=True)
