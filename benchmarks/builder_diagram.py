@@ -30,7 +30,6 @@ from engine.snapshot import Diagnostics, StepSnapshot, frozen
 from engine.spec import LayerSpec, NetworkSpec, dense
 from gui.builder_model import param_block_names
 from gui.network_builder import NetworkBuilder
-from gui.pyside_refcounts import protect_singletons
 
 
 def narrow() -> NetworkSpec:
@@ -162,7 +161,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60)
     args = parser.parse_args()
-    protect_singletons()  # before the QApplication, as that module asks
     app = QApplication.instance() or QApplication([])
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'network':8} {'snapshots':20} {'view':20} {'fps':>6} {'ms/frame':>8} {'CPU fps':>8}")

@@ -44,7 +44,6 @@ from engine.snapshot import StepSnapshot  # noqa: E402
 from engine.spec import NetworkSpec  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 from gui.drawing_view import DrawingView  # noqa: E402
-from gui.pyside_refcounts import protect_singletons  # noqa: E402
 from gui.training_controller import TrainingController  # noqa: E402
 
 MOVES_PER_STROKE = 40
@@ -211,7 +210,6 @@ def main() -> int:
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval / 1000)
 
-    protect_singletons()  # PySide6 6.12 on Python 3.11: see gui/pyside_refcounts.py
     app = QApplication.instance() or QApplication([])
     os.environ.setdefault("BACKPROP_PLAYGROUND_DATA", tempfile.mkdtemp(prefix="canvas-bench-"))
     spec = load_preset("healthy").with_hyperparams(epochs=100_000)

@@ -37,7 +37,6 @@ from engine.snapshot import StepSnapshot  # noqa: E402
 from engine.spec import NetworkSpec, dense  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 from gui.gradient_heatmap import GradientHeatmap  # noqa: E402
-from gui.pyside_refcounts import protect_singletons  # noqa: E402
 
 LAYERS = 64
 WINDOW = 2000
@@ -109,7 +108,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
-    protect_singletons()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     replay = Replay(recorded_snapshots())
     heatmap = GradientHeatmap(window=WINDOW)

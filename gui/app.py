@@ -133,6 +133,9 @@ def build_app(
         view.reset(spec)
     # Last: from here on a training thread runs and must be shut down.
     controller = TrainingController(spec, splits)
+    taught = drawing.taught_dataset()
+    if len(taught):
+        controller.set_extra_examples(taught)  # digits taught in earlier sessions train too
     files = FileActions(window, controller)
     data = DataActions(window, controller, window.status, mirrors)
     app = App(window, controller, loss_plot, hyper, builder, drawing, alerts, files, data, views)

@@ -29,7 +29,6 @@ from engine.snapshot import StepSnapshot
 from engine.spec import NetworkSpec
 from gui.digit_canvas import MAX_BRUSH, MIN_BRUSH, DigitCanvas
 from gui.prediction_panel import PredictionPanel
-from gui.pyside_refcounts import protect_singletons
 from gui.teach_panel import TeachPanel
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
@@ -42,8 +41,6 @@ class DrawingView(QWidget):
 
     def __init__(self, parent: QWidget | None = None, examples_dir: str | Path | None = None):
         super().__init__(parent)
-        # Drawing makes thousands of void Qt calls and emits a minute: see gui/pyside_refcounts.py.
-        protect_singletons()
         self.canvas = DigitCanvas()
         self.prediction = PredictionPanel()
         self.teach = TeachPanel(directory=examples_dir)

@@ -36,7 +36,6 @@ from gui.hyperparam_controls import (
     powers_of_two,
 )
 from gui.hyperparam_tips import TIPS
-from gui.pyside_refcounts import protect_singletons
 
 THROTTLE_MS = 50  # at most 20 emissions a second while a handle is dragged
 MAX_BATCH = 1024
@@ -63,8 +62,6 @@ class HyperparamPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        # Every slider move emits; see gui/pyside_refcounts.py.
-        protect_singletons()
         self._hp = Hyperparams()
         self._init = ("he", 1.0)
         self._pool_size = 4000

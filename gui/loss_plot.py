@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
 from engine.snapshot import StepSnapshot
 from engine.spec import NetworkSpec
 from gui.loss_history import DEFAULT_SMOOTHING, LossHistory
-from gui.pyside_refcounts import protect_singletons
 
 RAW = (90, 140, 230, 70)  # faint: the per-step loss is noisy, the average carries the trend
 SMOOTH = (40, 90, 200)
@@ -43,8 +42,6 @@ POINTS_PER_PIXEL = 1.5  # auto-downsampling target (pyqtgraph's default of 5 cos
 class LossPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        # Live plotting makes thousands of void Qt calls and emits: see gui/pyside_refcounts.py.
-        protect_singletons()
         self.history = LossHistory()
         self.events: list[tuple[int, str]] = []  # (step after which it changed, text)
         self._event_lines: list[tuple[pg.InfiniteLine, pg.InfiniteLine]] = []

@@ -55,7 +55,6 @@ from gui.builder_widgets import (
     undo_redo_actions,
 )
 from gui.network_diagram import NetworkDiagram
-from gui.pyside_refcounts import protect_singletons
 
 PresetLoader = Callable[[], Mapping[str, NetworkSpec]]
 
@@ -71,8 +70,6 @@ class NetworkBuilder(QWidget):
         presets: PresetLoader = load_bundled_presets,
     ) -> None:
         super().__init__(parent)
-        # The live diagram makes thousands of void Qt calls per frame: see gui/pyside_refcounts.py.
-        protect_singletons()
         self._spec = spec or NetworkSpec(layers=(dense(128), dense(64)))
         self._selection: int | None = None
         self._trained = False

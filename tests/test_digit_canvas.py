@@ -21,10 +21,6 @@ from engine.data import load_bundled
 from engine.preprocess import to_mnist
 from gui.digit_canvas import CANVAS_SIZE, THROTTLE_MS, DigitCanvas
 from gui.image_io import gray_to_qimage
-from gui.pyside_refcounts import protect_singletons
-
-# PySide6 6.12 on Python 3.11 drops references to None and True; see that module.
-protect_singletons()
 
 
 @pytest.fixture

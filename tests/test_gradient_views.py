@@ -18,11 +18,7 @@ from engine.trainer import Trainer
 from gui.gradient_alerts_panel import HEALTHY_TEXT, GradientAlertsPanel
 from gui.gradient_flow import BAD_BRUSH, GradientFlow
 from gui.gradient_heatmap import GRAD_LEVELS, GradientHeatmap
-from gui.pyside_refcounts import protect_singletons
 from gui.weight_distributions import WeightDistributions
-
-# PySide6 6.12 on Python 3.11 drops references to None and True; see that module.
-protect_singletons()
 
 # The offscreen platform warns once per shown top-level window; nothing to fix on our side.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

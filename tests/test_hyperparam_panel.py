@@ -24,9 +24,6 @@ from engine.spec import INITS, Hyperparams
 from engine.trainer import Trainer
 from gui.hyperparam_controls import one_two_five, round_sig
 from gui.hyperparam_panel import THROTTLE_MS, HyperparamPanel
-from gui.pyside_refcounts import protect_singletons
-
-protect_singletons()
 
 # The offscreen platform warns once per shown top-level window; nothing to fix on our side.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

@@ -19,9 +19,6 @@ from engine.trainer import Trainer
 from gui.file_actions import rows_to_csv
 from gui.loss_history import ROW_KEYS, LossHistory
 from gui.loss_plot import LossPlot, lr_ticks
-from gui.pyside_refcounts import protect_singletons
-
-protect_singletons()
 
 # The offscreen platform warns once per shown top-level window; nothing to fix on our side.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

@@ -20,10 +20,6 @@ from gui.builder_model import OUTPUT
 from gui.diagram_live import grad_colour, weight_buckets
 from gui.network_builder import NetworkBuilder, load_bundled_presets
 from gui.network_diagram import MIME_BLOCK
-from gui.pyside_refcounts import protect_singletons
-
-# PySide6 6.12 on Python 3.11 drops references to None and True; see that module.
-protect_singletons()
 
 # The offscreen platform warns when a top-level window is shown; that says nothing about us.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

@@ -14,10 +14,6 @@ from engine.paths import DATA_DIR_ENV
 from engine.presets import load_preset
 from engine.trainer import Trainer
 from gui.drawing_view import DrawingView
-from gui.pyside_refcounts import protect_singletons
-
-# PySide6 6.12 on Python 3.11 drops references to None and True; see that module.
-protect_singletons()
 
 TRAIN_STEPS = 400  # ~0.3 s on a quiet machine: 7 epochs of the bundled digits, ~94% test accuracy
 

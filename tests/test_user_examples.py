@@ -9,11 +9,7 @@ from PySide6.QtCore import Qt
 from engine.data import DataError, Dataset, load_bundled
 from engine.paths import DATA_DIR_ENV
 from engine.user_examples import FILE_NAME, UserExamples
-from gui.pyside_refcounts import protect_singletons
 from gui.teach_panel import TeachPanel
-
-# PySide6 6.12 on Python 3.11 drops references to None and True; see that module.
-protect_singletons()
 
 
 @pytest.fixture(autouse=True)
