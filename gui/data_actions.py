@@ -6,6 +6,7 @@ files already verified (the cache), so a later download resumes with the rest.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -22,10 +23,14 @@ class DownloadThread(QThread):
     succeeded = Signal(str)  # folder holding the four verified files
     failed = Signal(str)
 
-    def __init__(self, mirrors: list[str] | None = None, dest: Path | None = None) -> None:
+    def __init__(
+        self,
+        mirrors: list[str] | None = None,
+        files: Mapping[str, tuple[int, str]] | None = None,
+    ) -> None:
         super().__init__()
         self._mirrors = mirrors
-        self._dest = dest
+        self._files = files
         self._cancelled = False
 
     def cancel(self) -> None:
@@ -35,8 +40,10 @@ class DownloadThread(QThread):
         kwargs = {"progress": self.progressed.emit, "cancel": lambda: self._cancelled}
         if self._mirrors is not None:
             kwargs["mirrors"] = self._mirrors
+        if self._files is not None:
+            kwargs["files"] = self._files
         try:
-            folder = download_mnist(self._dest, **kwargs)
+            folder = download_mnist(**kwargs)
         except DownloadCancelled:
             self.failed.emit("Download cancelled. Files already verified are kept for next time.")
         except (DownloadError, OSError) as exc:
@@ -62,6 +69,7 @@ class DataActions(QObject):
         self.controller = controller
         self.status = status
         self.mirrors = mirrors
+        self.files: Mapping[str, tuple[int, str]] | None = None  # None: the real MNIST files
         self.download: DownloadThread | None = None
         status.download_cancel_requested.connect(self.cancel_download)
 
@@ -87,7 +95,7 @@ class DataActions(QObject):
     def start_download(self) -> None:
         if self.download is not None:
             return
-        self.download = DownloadThread(self.mirrors)
+        self.download = DownloadThread(self.mirrors, self.files)
         self.download.progressed.connect(self.status.show_download)
         self.download.succeeded.connect(self._download_succeeded)
         self.download.failed.connect(self._download_failed)
