@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
+from gui_timing import lateness_probe  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -81,21 +82,6 @@ class PaintCounter(QObject):
         if event.type() == QEvent.Type.Paint:
             self.count += 1
         return False
-
-
-def lateness_probe(clock: QElapsedTimer) -> tuple[QTimer, list[float]]:
-    lateness: list[float] = []
-    expected = [clock.nsecsElapsed() / 1e6 + 10.0]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        lateness.append(max(0.0, now - expected[0]))
-        expected[0] = now + 10.0
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
-    return timer, lateness
 
 
 def run_loop(app: QApplication, seconds: float) -> None:

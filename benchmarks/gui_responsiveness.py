@@ -24,6 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as the app does, before NumPy loads
 
 import numpy as np  # noqa: E402
+from gui_timing import lateness_probe  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -56,24 +57,13 @@ def gui_run(spec, splits, seconds: float) -> tuple[np.ndarray, float, int]:
     app.drawing.canvas.set_image(np.kron(digit, np.ones((10, 10), dtype=np.uint8)))
     frames = []
     app.controller.snapshot_ready.connect(lambda s: frames.append(s.step))
-    lateness: list[float] = []
     clock = QElapsedTimer()
-    expected = [0.0]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed() / 1e6
-        lateness.append(max(0.0, now - expected[0]))
-        expected[0] = now + 10.0
-
-    timer = QTimer()
-    timer.setInterval(10)
-    timer.timeout.connect(tick)
     app.controller.start()
     while app.controller.latest is None or app.controller.latest.step < 20:
         qt_app.processEvents()
     first = app.controller.latest
     clock.start()
-    expected[0] = 10.0
+    timer, lateness = lateness_probe(clock)
     timer.start()
     # The real event loop (it sleeps when idle, as in the app), stopped after ``seconds``.
     QTimer.singleShot(int(seconds * 1000), qt_app.quit)

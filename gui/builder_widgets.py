@@ -6,7 +6,6 @@ Kept apart from gui/network_builder.py so that module holds only the editor's st
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, QPoint, Qt
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.atomic_file import write_text_atomic
 from engine.paths import PRESETS_DIR
 from engine.spec import NetworkSpec, SpecError
 from gui.diagram_live import GRAD_LOG_RANGE, grad_colour
@@ -125,7 +125,7 @@ def save_spec_dialog(parent: QWidget, spec: NetworkSpec, folder: str) -> str | N
     if not path:
         return None
     try:
-        write_atomically(Path(path), spec.to_json())
+        write_text_atomic(path, spec.to_json())
     except OSError as exc:
         QMessageBox.warning(parent, "Could not save", f"Could not save {path}:\n{exc}")
         return None
@@ -147,20 +147,6 @@ def open_spec_dialog(parent: QWidget, folder: str) -> tuple[str | None, NetworkS
             "The current network is unchanged.",
         )
         return path, None
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename, so a crash never leaves half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def legend() -> QWidget:

@@ -24,7 +24,7 @@ from engine.data import Splits
 from engine.spec import NetworkSpec
 from engine.trainer import Trainer
 
-SNAPSHOT_INTERVAL = 1 / 30  # seconds: at most ~30 snapshots a second reach the GUI
+SNAPSHOT_INTERVAL = 1 / 24  # seconds: at most 24 snapshots a second (film rate) reach the GUI
 IDLE_POLL = 0.25  # seconds a paused loop waits for a command before checking again
 
 

@@ -14,10 +14,9 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QScrollBar,
-    QStyle,
-    QStyleOptionSlider,
     QWidget,
 )
+from qt_helpers import drag, handle_centre
 
 from engine.presets import load_preset
 from engine.spec import INITS, Hyperparams
@@ -47,26 +46,6 @@ def record(panel) -> list[dict]:
     emitted: list[dict] = []
     panel.hyperparams_changed.connect(emitted.append)
     return emitted
-
-
-def handle_centre(slider) -> QPoint:
-    option = QStyleOptionSlider()
-    slider.initStyleOption(option)
-    rect = slider.style().subControlRect(
-        QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, slider
-    )
-    return rect.center()
-
-
-def drag(qtbot, slider, xs: list[int], pause_ms: int = 0) -> None:
-    """Press on the handle, move through the x positions, release at the last one."""
-    start = handle_centre(slider)
-    qtbot.mousePress(slider, LEFT, pos=start)
-    for x in xs:
-        qtbot.mouseMove(slider, QPoint(x, start.y()))
-        if pause_ms:
-            qtbot.wait(pause_ms)
-    qtbot.mouseRelease(slider, LEFT, pos=QPoint(xs[-1], start.y()))
 
 
 # ---------------------------------------------------------------------- learning rate
