@@ -9,14 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.layer import Layer
-
-
-def _fit(buf: np.ndarray | None, like: np.ndarray) -> np.ndarray:
-    """``buf`` when it matches ``like``'s shape and dtype, else a new empty array like it."""
-    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-        return np.empty(like.shape, dtype=like.dtype)
-    return buf
+from engine.layer import Layer, fit_buffer
 
 
 class _Activation(Layer):
@@ -31,14 +24,32 @@ class _Activation(Layer):
         self._dx: np.ndarray | None = None
         self._mask: np.ndarray | None = None
 
+    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
+        y = self._forward(x, self._out_buffer(x))
+        self.output = y
+        return y
+
+    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        if not input_grad:
+            return None
+        return self._backward(grad_out, self._grad_buffer(grad_out))
+
+    def _forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Write f(x) into the preallocated ``y`` (same shape as x) and return it."""
+        raise NotImplementedError
+
+    def _backward(self, grad_out: np.ndarray, dx: np.ndarray) -> np.ndarray:
+        """Write f'·grad_out into the preallocated ``dx``, using ``self.output``; return it."""
+        raise NotImplementedError
+
     def _out_buffer(self, x: np.ndarray) -> np.ndarray:
-        self._y = _fit(self._y, x)
+        self._y = fit_buffer(self._y, x)
         return self._y
 
     def _grad_buffer(self, g: np.ndarray) -> np.ndarray:
         if self.output is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
-        self._dx = _fit(self._dx, g)
+        self._dx = fit_buffer(self._dx, g)
         return self._dx
 
     def _mask_buffer(self, g: np.ndarray) -> np.ndarray:
@@ -55,15 +66,11 @@ class ReLU(_Activation):
 
     kind = "relu"
 
-    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        y = np.maximum(x, 0, out=self._out_buffer(x))
-        self.output = y
+    def _forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        np.maximum(x, 0, out=y)
         return y
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        dx = self._grad_buffer(grad_out)
+    def _backward(self, grad_out: np.ndarray, dx: np.ndarray) -> np.ndarray:
         # Multiplying by a boolean mask is as fast as by a float one and far faster than
         # np.copyto(..., where=mask).
         mask = np.greater(self.output, 0, out=self._mask_buffer(grad_out))
@@ -82,16 +89,12 @@ class LeakyReLU(_Activation):
         super().__init__(name=name)
         self.alpha = float(alpha)
 
-    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        y = np.multiply(x, self.alpha, out=self._out_buffer(x))
+    def _forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        np.multiply(x, self.alpha, out=y)
         np.maximum(x, y, out=y)  # max(x, αx) is the leaky ReLU for 0 <= α <= 1
-        self.output = y
         return y
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        dx = self._grad_buffer(grad_out)
+    def _backward(self, grad_out: np.ndarray, dx: np.ndarray) -> np.ndarray:
         np.greater(self.output, 0, out=dx)  # slope = α + (1 - α)·[x > 0]
         dx *= 1.0 - self.alpha
         dx += self.alpha
@@ -111,22 +114,17 @@ class ELU(_Activation):
         self.alpha = float(alpha)
         self._pos: np.ndarray | None = None
 
-    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        y = self._out_buffer(x)
-        self._pos = pos = _fit(self._pos, x)
+    def _forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self._pos = pos = fit_buffer(self._pos, x)
         # exp only ever sees min(x, 0), so it cannot overflow.
         np.minimum(x, 0, out=y)
         np.expm1(y, out=y)
         y *= self.alpha
         np.maximum(x, 0, out=pos)
         y += pos
-        self.output = y
         return y
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        dx = self._grad_buffer(grad_out)
+    def _backward(self, grad_out: np.ndarray, dx: np.ndarray) -> np.ndarray:
         y = self.output
         # slope = 1 + [y <= 0]·(y + α - 1): y + α on the negative side, 1 on the positive side.
         np.add(y, self.alpha - 1.0, out=dx)
@@ -147,18 +145,14 @@ class Sigmoid(_Activation):
 
     kind = "sigmoid"
 
-    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        y = np.multiply(x, 0.5, out=self._out_buffer(x))
+    def _forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        np.multiply(x, 0.5, out=y)
         np.tanh(y, out=y)
         y *= 0.5
         y += 0.5
-        self.output = y
         return y
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        dx = self._grad_buffer(grad_out)
+    def _backward(self, grad_out: np.ndarray, dx: np.ndarray) -> np.ndarray:
         np.subtract(1.0, self.output, out=dx)
         dx *= self.output
         dx *= grad_out
@@ -170,15 +164,11 @@ class Tanh(_Activation):
 
     kind = "tanh"
 
-    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        y = np.tanh(x, out=self._out_buffer(x))
-        self.output = y
+    def _forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        np.tanh(x, out=y)
         return y
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        dx = self._grad_buffer(grad_out)
+    def _backward(self, grad_out: np.ndarray, dx: np.ndarray) -> np.ndarray:
         np.multiply(self.output, self.output, out=dx)
         np.subtract(1.0, dx, out=dx)
         dx *= grad_out
@@ -217,21 +207,16 @@ class Softmax(_Activation):
             col = self._col = np.empty((x.shape[0], 1), dtype=x.dtype)
         return col
 
-    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        y = self._out_buffer(x)
+    def _forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         col = self._col_buffer(x)
         np.maximum.reduce(x, axis=1, keepdims=True, out=col)
         np.subtract(x, col, out=y)
         np.exp(y, out=y)
         np.add.reduce(y, axis=1, keepdims=True, out=col)
         y /= col
-        self.output = y
         return y
 
-    def backward(self, grad_out: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        if not input_grad:
-            return None
-        dx = self._grad_buffer(grad_out)
+    def _backward(self, grad_out: np.ndarray, dx: np.ndarray) -> np.ndarray:
         s = self.output
         col = self._col_buffer(grad_out)
         np.multiply(grad_out, s, out=dx)

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.layer import Layer
+from engine.layer import Layer, fit_buffer
 from engine.parameter import Parameter
-
-
-def _fit(buf: np.ndarray | None, like: np.ndarray) -> np.ndarray:
-    """``buf`` when it matches ``like``'s shape and dtype, else a new empty array like it."""
-    if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-        return np.empty(like.shape, dtype=like.dtype)
-    return buf
 
 
 class Dropout(Layer):
@@ -51,11 +44,11 @@ class Dropout(Layer):
         if not self._active:
             self.output = x
             return x
-        self._mask = mask = _fit(self._mask, x)
+        self._mask = mask = fit_buffer(self._mask, x)
         self.rng.random(out=mask, dtype=mask.dtype)
         np.greater_equal(mask, self._rate, out=mask)  # keep with probability 1 - rate
         mask *= 1.0 / (1.0 - self._rate)
-        self._y = y = _fit(self._y, x)
+        self._y = y = fit_buffer(self._y, x)
         np.multiply(x, mask, out=y)
         self.output = y
         return y
@@ -65,7 +58,7 @@ class Dropout(Layer):
             return None
         if not self._active:
             return grad_out
-        self._dx = dx = _fit(self._dx, grad_out)
+        self._dx = dx = fit_buffer(self._dx, grad_out)
         np.multiply(grad_out, self._mask, out=dx)
         return dx
 
@@ -121,8 +114,8 @@ class BatchNorm(Layer):
         self._batch_stats = False  # whether the last forward used batch statistics
 
     def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        self._xhat = xhat = _fit(self._xhat, x)
-        self._y = y = _fit(self._y, x)
+        self._xhat = xhat = fit_buffer(self._xhat, x)
+        self._y = y = fit_buffer(self._y, x)
         batch = x.shape[0]
         self._batch_stats = training and batch > 1
         if self._batch_stats:
@@ -162,7 +155,7 @@ class BatchNorm(Layer):
         xhat = self._xhat
         if xhat is None:
             raise RuntimeError(f"{self.name}: backward called before forward")
-        self._dx = dx = _fit(self._dx, grad_out)
+        self._dx = dx = fit_buffer(self._dx, grad_out)
         dbeta = np.add.reduce(grad_out, axis=0, out=self.beta.grad)
         np.multiply(grad_out, xhat, out=dx)  # dx as scratch for g·x̂
         dgamma = np.add.reduce(dx, axis=0, out=self.gamma.grad)
