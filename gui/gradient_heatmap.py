@@ -112,12 +112,14 @@ class GradientHeatmap(QWidget):
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")  # the same light look as the loss plots
         self.grad_plot = self.graphics.addPlot(
-            row=0, col=0, title="Gradient norm per layer (input side at the top)"
+            row=0, col=0, title="Gradient norm per layer (input side on top)"
         )
         self.act_plot = self.graphics.addPlot(
             row=1,
             col=0,
-            title="Activations: dead ReLUs / saturated sigmoid·tanh (black: not measured)",
+            # Short: a title is the layout's minimum width, and a long one pushed the colour bars'
+            # labels out of a narrow dock. Black cells (not measured) are explained on hover.
+            title="Dead ReLUs · saturated sigmoid/tanh (black: n/a)",
         )
         self.act_plot.setXLink(self.grad_plot)
         # One step axis, under the lower map: the two share it, and every frame re-lays its ticks.
