@@ -111,23 +111,11 @@ def build_app(
         tabify_with="GradientHeatmap",
     )
     window.docks["NetworkBuilder"].raise_()
-    window.docks["GradientHeatmap"].raise_()
-    window.resizeDocks(
-        [window.docks["HyperparamPanel"], window.docks["DrawingView"]],
-        [400, 430],
-        Qt.Orientation.Horizontal,
-    )
-    window.resizeDocks(
-        [window.docks["HyperparamPanel"], window.docks["GradientAlertsPanel"]],
-        [560, 200],
-        Qt.Orientation.Vertical,
-    )
-    window.resizeDocks([window.docks["NetworkBuilder"]], [400], Qt.Orientation.Vertical)
-    window.resizeDocks(
-        [window.docks["NetworkBuilder"], window.docks["GradientHeatmap"]],
-        [760, 840],
-        Qt.Orientation.Horizontal,
-    )
+    horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+    window.size_docks(["HyperparamPanel", "DrawingView"], [400, 430], horizontal)
+    window.size_docks(["HyperparamPanel", "GradientAlertsPanel"], [560, 200], vertical)
+    window.size_docks(["NetworkBuilder"], [400], vertical)
+    window.size_docks(["NetworkBuilder", "GradientHeatmap"], [760, 840], horizontal)
     views: list[QWidget] = [loss_plot, builder, drawing, flow, heatmap, distributions, alerts]
     for view in views:
         view.reset(spec)

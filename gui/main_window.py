@@ -6,7 +6,7 @@ No training logic lives here: gui/app.py connects these actions to the controlle
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
 from gui.divergence_banner import DivergenceBanner
@@ -34,6 +34,9 @@ class MainWindow(QMainWindow):
         self.status = TrainingStatusBar()
         self.setStatusBar(self.status)
         self.docks: dict[str, QDockWidget] = {}
+        self._pending_tabs: list[tuple[str, str]] = []  # (dock, dock tabbed onto it)
+        self._default_sizes: list[tuple[list[str], list[int], Qt.Orientation]] = []
+        self._restore_state = False
         self._make_actions()
         self._make_menus()
 
@@ -122,16 +125,39 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         self.addDockWidget(area, dock)
         if tabify_with is not None:
-            self.tabifyDockWidget(self.docks[tabify_with], dock)
+            # Tabified on first show: tabifying a second group before the window is shown left a
+            # stray duplicate tab bar drawn over the other panels (Qt 6.11, measured).
+            # Hidden until then, so it takes no room (and widens nothing) in the meantime.
+            self._pending_tabs.append((tabify_with, dock.objectName()))
+            dock.hide()
         self.docks[dock.objectName()] = dock
         self.view_menu.addAction(dock.toggleViewAction())
         return dock
 
+    def size_docks(self, names: list[str], sizes: list[int], orientation: Qt.Orientation) -> None:
+        """Default dock sizes (pixels), applied once the window is shown and its tabs are made."""
+        self._default_sizes.append((names, sizes, orientation))
+
     def restore_layout(self) -> None:
+        """Restore the saved size now, and the saved dock layout once the window is shown."""
         geometry = self.settings.value("window/geometry")
-        state = self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
+        self._restore_state = True
+
+    def showEvent(self, event: QShowEvent) -> None:  # Qt override
+        super().showEvent(event)
+        if self._pending_tabs:
+            for first, second in self._pending_tabs:
+                self.tabifyDockWidget(self.docks[first], self.docks[second])
+                self.docks[second].show()
+            for first in dict.fromkeys(first for first, _ in self._pending_tabs):
+                self.docks[first].raise_()
+            self._pending_tabs.clear()
+            for names, sizes, orientation in self._default_sizes:
+                self.resizeDocks([self.docks[name] for name in names], sizes, orientation)
+        state = self.settings.value("window/state") if self._restore_state else None
+        self._restore_state = False
         if state is not None:
             self.restoreState(state, LAYOUT_VERSION)
 
