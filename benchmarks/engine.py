@@ -10,7 +10,7 @@ one thread each (two BLAS threads on two shared cores are fragile, see DESIGN.md
   uint8 -> float per batch, per-step gradient norms, NaN checks, history);
 - +diag/step: the same with ``Trainer.diagnostics()`` (the full per-layer set) after every step;
 - app: the same with ``Trainer.snapshot()`` (full diagnostics with percentiles, weight copies) every
-  1/30 s, as the GUI's training worker does: "diagnostics on" as the app has them;
+  1/24 s, as the GUI's training process does: "diagnostics on" as the app has them;
 - numpy: a lean hand-written NumPy loop (preallocated buffers, no diagnostics), the reference;
 - torch: the same network and loop in PyTorch (nn.Sequential, CrossEntropyLoss, SGD momentum, the
   same batches gathered from a uint8 tensor and converted per batch), when torch imports.
@@ -47,7 +47,7 @@ from engine.network import Network  # noqa: E402
 from engine.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 
-SNAPSHOT_INTERVAL = 1 / 30  # the GUI worker's snapshot rate
+SNAPSHOT_INTERVAL = 1 / 24  # gui/training_loop.py: the training process's snapshot rate
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
 # Targets of issue 2: engine with diagnostics on vs PyTorch, by case label; diagnostics <= 10%.
@@ -122,9 +122,9 @@ TIMER_OVERHEAD = _timer_overhead()
 
 # ---------------------------------------------------------------------- the engine
 def engine_step(trainer: Trainer, extra: str) -> StepFn:
-    """``Trainer.step`` plus nothing, full diagnostics ("diag") or 30 Hz snapshots ("app")."""
+    """``Trainer.step`` plus nothing, full diagnostics ("diag") or 24 Hz snapshots ("app")."""
     batch = trainer.batch_size
-    last = [time.thread_time()]  # 30 snapshots per second of training (CPU time, see measure)
+    last = [time.thread_time()]  # 24 snapshots per second of training (CPU time, see measure)
 
     def step() -> int:
         result = trainer.step()
@@ -364,7 +364,7 @@ def run(quick: bool) -> None:
 
 def report(best: dict, costs: dict, trainers: dict) -> None:
     nan = float("nan")
-    print("samples/s        engine  +diag/step   app(30Hz)       numpy       torch")
+    print("samples/s        engine  +diag/step   app(24Hz)       numpy       torch")
     for case in CASES:
         r = best[case.label]
         print(f"{case.label:14}" + "".join(f"{r.get(v, nan):12,.0f}" for v in VARIANTS))
@@ -411,12 +411,12 @@ def _verdict(ok: bool) -> str:
 LEGEND = """
 norms: the per-step gradient norms (always on; in every engine figure), as % of a step.
 diag/step: Trainer.diagnostics() after a step, as % of a step. app-diag: Trainer.snapshot()
-(diagnostics with percentiles, weight copies) 30 times a second, as % of training time.
+(diagnostics with percentiles, weight copies) 24 times a second, as % of training time.
 eval/epoch: the epoch-end evaluation of the train and validation sets, as % of an epoch's
 training steps (left out of the samples/s above; the torch and numpy loops do not evaluate).
 
 Targets (issue 2), judged on app/torch: diagnostics on as the app has them, i.e. norms and NaN
-checks every step plus full diagnostics in each of the GUI's 30 snapshots a second:"""
+checks every step plus full diagnostics in each of the GUI's 24 snapshots a second:"""
 
 
 def main() -> None:
