@@ -44,6 +44,8 @@ class TrainingController(QObject):
         self._worker.saved.connect(self._on_saved)
         # Direct: the QThread object lives on the GUI thread, which may be blocked in wait().
         self._worker.stopped.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        self._worker.stopped.connect(self._on_stopped)
+        self._closing = False
         self._thread.start()
 
     # ----------------------------------------------------------------- commands
@@ -107,6 +109,7 @@ class TrainingController(QObject):
 
     def shutdown(self, timeout_ms: int = 5000) -> bool:
         """Stop the training process and join the thread; True when both ended in time."""
+        self._closing = True
         if not self._thread.isRunning() and not self._worker.is_alive():
             return True
         self._worker.stop()
@@ -132,6 +135,16 @@ class TrainingController(QObject):
     @Slot()
     def _acknowledge(self) -> None:
         self._worker.acknowledge()
+
+    @Slot()
+    def _on_stopped(self) -> None:
+        if not self._closing:  # the training process died (killed, out of memory, ...)
+            self._status = "stopped"
+            self.status_changed.emit("stopped")
+            self.failed.emit(
+                "The training process stopped unexpectedly. Save what you need (File > Export) "
+                "and restart the app to train again."
+            )
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:

@@ -91,3 +91,11 @@ def test_shutdown_mid_training_leaves_no_thread(qtbot, splits):
     assert ctl.shutdown(timeout_ms=1000)
     assert not ctl.is_running()
     assert [t.name for t in threading.enumerate() if t.name == "training"] == []
+
+
+def test_a_dead_training_process_is_reported(qtbot, controller):
+    wait_for(qtbot, controller, lambda s: s.step == 0)
+    with qtbot.waitSignal(controller.failed, timeout=10000) as blocker:
+        controller._worker._process.kill()
+    assert "stopped unexpectedly" in blocker.args[0]
+    assert controller.status == "stopped"
