@@ -27,7 +27,13 @@ from engine.diagnostics import (
 )
 from engine.history import History
 from engine.network import Network, build_network
-from engine.optimizers import Optimizer, clip_by_global_norm, clip_by_value, make_optimizer
+from engine.optimizers import (
+    Optimizer,
+    clip_by_global_norm,
+    clip_by_value,
+    make_optimizer,
+    update_optimizer,
+)
 from engine.schedules import learning_rate_at
 from engine.snapshot import Diagnostics, EpochRecord, StepSnapshot, frozen
 from engine.spec import Hyperparams, NetworkSpec, validate, validate_hyperparams
@@ -209,12 +215,7 @@ class Trainer:
             before = getattr(old, name)
             if before != value:
                 self.history.events.append((self.step_count, f"{name}: {before} → {value}"))
-        if new.optimizer != old.optimizer:
-            self.optimizer = make_optimizer(new, self.network.parameters())
-        else:
-            self.optimizer.set_hyperparams(
-                momentum=new.momentum, beta2=new.beta2, weight_decay=new.l2
-            )
+        self.optimizer = update_optimizer(self.optimizer, new)
         if new.dropout_scale != old.dropout_scale:
             self.network.set_dropout_scale(new.dropout_scale)
         if new.train_size != old.train_size:
