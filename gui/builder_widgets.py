@@ -21,24 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.atomic_file import write_text_atomic
-from engine.paths import PRESETS_DIR
 from engine.spec import NetworkSpec, SpecError
 from gui.diagram_live import GRAD_LOG_RANGE, grad_colour
 from gui.network_diagram import MIME_BLOCK
 
 JSON_FILTER = "Network JSON (*.json);;All files (*)"
-
-
-def load_bundled_presets() -> dict[str, NetworkSpec]:
-    """engine.presets when present; otherwise read resources/presets/*.json directly."""
-    try:
-        from engine.presets import load_presets
-    except ImportError:
-        return {
-            path.stem: NetworkSpec.from_json(path.read_text(encoding="utf-8"))
-            for path in sorted(PRESETS_DIR.glob("*.json"))
-        }
-    return dict(load_presets())
 
 
 class PaletteButton(QToolButton):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.cost import network_cost
+from engine.presets import load_presets
 from engine.snapshot import StepSnapshot
 from engine.spec import NetworkSpec, SpecError, dense, depth
 from gui.block_inspector import BlockInspector
@@ -49,7 +50,6 @@ from gui.builder_widgets import (
     PaletteButton,
     ask_keep_weights,
     legend,
-    load_bundled_presets,
     open_spec_dialog,
     save_spec_dialog,
     undo_redo_actions,
@@ -67,7 +67,7 @@ class NetworkBuilder(QWidget):
         self,
         spec: NetworkSpec | None = None,
         parent: QWidget | None = None,
-        presets: PresetLoader = load_bundled_presets,
+        presets: PresetLoader = load_presets,
     ) -> None:
         super().__init__(parent)
         self._spec = spec or NetworkSpec(layers=(dense(128), dense(64)))

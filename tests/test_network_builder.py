@@ -13,12 +13,13 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton
 
 from engine.data import load_dataset
+from engine.presets import load_presets
 from engine.snapshot import StepSnapshot
 from engine.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 from gui.builder_model import OUTPUT
 from gui.diagram_live import grad_colour, weight_buckets
-from gui.network_builder import NetworkBuilder, load_bundled_presets
+from gui.network_builder import NetworkBuilder
 from gui.network_diagram import MIME_BLOCK
 
 # The offscreen platform warns when a top-level window is shown; that says nothing about us.
@@ -66,7 +67,7 @@ def units(builder: NetworkBuilder) -> list[object]:
 
 @pytest.fixture
 def builder(qtbot) -> NetworkBuilder:
-    widget = NetworkBuilder(START, presets=load_bundled_presets)
+    widget = NetworkBuilder(START, presets=load_presets)
     qtbot.addWidget(widget)
     widget.resize(1300, 760)
     widget.show()
@@ -250,7 +251,7 @@ def answer_box(parent: NetworkBuilder, label: str | None) -> None:
 
 # ---------------------------------------------------------------------- presets and files
 def test_preset_loads_and_undo_returns(qtbot, builder: NetworkBuilder) -> None:
-    presets = load_bundled_presets()
+    presets = load_presets()
     assert {"healthy", "vanishing"} <= set(presets)
     action = next(a for a in builder.presets_menu.actions() if a.text() == "vanishing")
     action.trigger()
