@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -224,21 +222,11 @@ def test_every_offered_fix_builds_a_valid_different_network(layers):
 
 
 # ---------------------------------------------------------------------- real training
-def one_blas_thread():
-    """Small GEMMs on two BLAS threads crawl when the two cores are shared (8x measured)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: only speed depends on it
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 def train(spec, splits, steps):
     trainer = Trainer(spec.with_hyperparams(train_size=500, augment=False), splits)
-    with one_blas_thread():
-        for _ in range(steps):
-            if trainer.step().diverged:
-                break
+    for _ in range(steps):
+        if trainer.step().diverged:
+            break
     return trainer, trainer.snapshot()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import replace
 
 import numpy as np
@@ -27,25 +26,16 @@ SPEC = NetworkSpec(layers=(dense(32), dense(32), dense(32)))
 NAMES = diagnostic_rows(SPEC)  # dense1, dense2, dense3, output
 
 
-def one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: only speed depends on it
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 @pytest.fixture(scope="module")
 def vanishing_run(splits):
     """Snapshots every 20 steps of 200 real steps of the vanishing preset."""
     spec = load_preset("vanishing").with_hyperparams(train_size=500, augment=False)
     trainer = Trainer(spec, splits)
     snapshots = []
-    with one_blas_thread():
-        for step in range(1, 201):
-            trainer.step()
-            if step % 20 == 0:
-                snapshots.append(trainer.snapshot())
+    for step in range(1, 201):
+        trainer.step()
+        if step % 20 == 0:
+            snapshots.append(trainer.snapshot())
     return spec, snapshots
 
 

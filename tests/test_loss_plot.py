@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import math
@@ -251,23 +250,13 @@ def test_export_png_and_csv_rows(tmp_path, plot):
 
 
 # ---------------------------------------------------------------------- real training
-def one_blas_thread():
-    """Small GEMMs on two BLAS threads crawl when the two cores are shared."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: only speed depends on it
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
-
-
 def test_a_real_run_is_plotted_point_for_point(plot, splits):
     spec = SPEC.with_hyperparams(train_size=500, augment=False)
     trainer = Trainer(spec, splits)
-    with one_blas_thread():
-        for step in range(1, 201):
-            trainer.step()
-            if step % 23 == 0 or step == 200:
-                plot.set_snapshot(trainer.snapshot())
+    for step in range(1, 201):
+        trainer.step()
+        if step % 23 == 0 or step == 200:
+            plot.set_snapshot(trainer.snapshot())
     plot.redraw()
     n = trainer.step_count
     assert plot.history.size == n == 200
