@@ -16,7 +16,8 @@ from engine.checkpoint import ModelFile
 from engine.data import Dataset, Splits
 from engine.snapshot import StepSnapshot
 from engine.spec import NetworkSpec, validate_hyperparams
-from gui.training_worker import SaveModel, TrainingWorker
+from gui.training_loop import SaveModel
+from gui.training_worker import TrainingWorker
 
 
 class TrainingController(QObject):

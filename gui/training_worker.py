@@ -15,11 +15,9 @@ from PySide6.QtCore import QObject, Signal, Slot
 from engine import commands
 from engine.data import Splits
 from engine.spec import NetworkSpec
-from gui.training_loop import Ack, SaveModel, run_training_process
+from gui.training_loop import Ack, run_training_process
 
 STOP_TIMEOUT = 1.0  # seconds the training process gets to stop before it is terminated
-
-__all__ = ["SaveModel", "TrainingWorker"]
 
 
 class TrainingWorker(QObject):
