@@ -19,10 +19,7 @@ import time
 from pathlib import Path
 from typing import NoReturn
 
-# One BLAS thread, set before NumPy loads: the matrices here are small, and with two threads on two
-# cores the GUI thread starves and training runs many times slower under any other load.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import engine  # noqa: F401  first: it sets one BLAS thread before anything loads NumPy
 
 EXIT_BAD_INPUT = 2
 
