@@ -173,13 +173,13 @@ def _wire(app: App) -> None:
             replace(spec, hyperparams=controller.spec.hyperparams), keep_weights=keep_weights
         )
 
-    def apply_fix_spec(spec: NetworkSpec) -> None:
+    def rebuild(spec: NetworkSpec) -> None:
+        """A change made outside the builder (an alert's fix, the init knobs): train and show it."""
         controller.set_spec(spec)
         app.builder.set_spec(spec)
 
     def change_init(scheme: str, scale: float) -> None:
-        controller.set_spec(with_init(controller.spec, scheme, scale))
-        app.builder.set_spec(controller.spec)
+        rebuild(with_init(controller.spec, scheme, scale))
 
     def reset_with(**changes) -> None:
         set_hyperparams(changes)
@@ -215,7 +215,7 @@ def _wire(app: App) -> None:
     app.hyperparams.init_changed.connect(change_init)
     app.builder.apply_requested.connect(apply_spec)
     app.alerts.hyperparams_fix_requested.connect(set_hyperparams)
-    app.alerts.spec_fix_requested.connect(apply_fix_spec)
+    app.alerts.spec_fix_requested.connect(rebuild)
     app.drawing.examples_changed.connect(controller.set_extra_examples)
     window.closing.connect(app.shutdown)
 
