@@ -158,3 +158,13 @@ def test_layout_is_restored_next_launch(qtbot, make_app, settings):
     app.window.close()
     again = make_app()
     assert again.window.docks["GradientHeatmap"].isFloating()
+
+
+def test_init_knobs_rebuild_the_network_and_the_builder_shows_it(qtbot, make_app):
+    app = make_app()
+    qtbot.waitUntil(lambda: latest(app) is not None, timeout=10000)
+    app.hyperparams.init_changed.emit("xavier", 0.5)
+    qtbot.waitUntil(lambda: latest(app).spec.layers[0].init == "xavier", timeout=5000)
+    assert latest(app).spec.layers[0].init_scale == 0.5
+    assert latest(app).spec.output.init == "xavier"
+    assert app.builder.spec().layers[0].init == "xavier"
