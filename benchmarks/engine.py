@@ -9,8 +9,10 @@ one thread each (two BLAS threads on two shared cores are fragile, see DESIGN.md
 - engine: ``Trainer.step()`` on the bundled digits exactly as the app drives it (batch gathering,
   uint8 -> float per batch, per-step gradient norms, NaN checks, history);
 - +diag/step: the same with ``Trainer.diagnostics()`` (the full per-layer set) after every step;
-- app: the same with ``Trainer.snapshot()`` (full diagnostics with percentiles, weight copies) every
-  1/24 s, as the GUI's training process does: "diagnostics on" as the app has them;
+- app: the same with a snapshot every 1/24 s, made and sent as the GUI's training process does
+  (``Trainer.snapshot(percentiles=False)``: full diagnostics, weight and gradient copies, written
+  to a pipe that another process drains; the GUI process selects the percentiles on its own
+  core): "diagnostics on" as the app has them;
 - numpy: a lean hand-written NumPy loop (preallocated buffers, no diagnostics), the reference;
 - torch: the same network and loop in PyTorch (nn.Sequential, CrossEntropyLoss, SGD momentum, the
   same batches gathered from a uint8 tensor and converted per batch), when torch imports.
@@ -28,10 +30,12 @@ settings; compare the ratios, which are measured in the same run.
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from types import ModuleType
 
@@ -43,9 +47,11 @@ import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from engine.data import load_dataset  # noqa: E402
+from engine.diagnostics import with_percentiles  # noqa: E402
 from engine.network import Network  # noqa: E402
 from engine.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
+from gui.event_pipe import recv_event, send_event  # noqa: E402
 
 SNAPSHOT_INTERVAL = 1 / 24  # gui/training_loop.py: the training process's snapshot rate
 LEARNING_RATE = 0.01
@@ -121,6 +127,37 @@ TIMER_OVERHEAD = _timer_overhead()
 
 
 # ---------------------------------------------------------------------- the engine
+def app_snapshot(trainer: Trainer) -> None:
+    """What gui/training_loop.py does for each snapshot: make it, send it to the GUI process."""
+    send_event(GUI.conn, ("snapshot", trainer.snapshot(percentiles=False)))
+
+
+def drain(conn: Connection) -> None:
+    """The GUI process's side of the pipe, reduced to receiving (runs in its own process)."""
+    while recv_event(conn) is not None:
+        pass
+
+
+class GUI:
+    """A process that receives snapshots as the GUI's worker thread does (started by ``run``)."""
+
+    conn: Connection
+
+    @classmethod
+    def start(cls) -> mp.process.BaseProcess:
+        context = mp.get_context("spawn")
+        receiving, cls.conn = context.Pipe(duplex=False)
+        process = context.Process(target=drain, args=(receiving,), daemon=True)
+        process.start()
+        receiving.close()
+        return process
+
+    @classmethod
+    def stop(cls, process: mp.process.BaseProcess) -> None:
+        send_event(cls.conn, None)
+        process.join(5)
+
+
 def engine_step(trainer: Trainer, extra: str) -> StepFn:
     """``Trainer.step`` plus nothing, full diagnostics ("diag") or 24 Hz snapshots ("app")."""
     batch = trainer.batch_size
@@ -137,7 +174,7 @@ def engine_step(trainer: Trainer, extra: str) -> StepFn:
         elif extra == "app":
             now = time.thread_time()
             if now - last[0] >= SNAPSHOT_INTERVAL:
-                trainer.snapshot()
+                app_snapshot(trainer)
                 last[0] = now
         return batch
 
@@ -283,8 +320,15 @@ def import_torch() -> ModuleType | None:
 
 
 # ---------------------------------------------------------------------- side costs
-def seconds_after_a_step(trainer: Trainer, fn: Callable[[], object], calls: int) -> float:
+def seconds_after_a_step(
+    trainer: Trainer,
+    fn: Callable[..., object],
+    calls: int,
+    prepare: Callable[[], object] | None = None,
+) -> float:
     """Median CPU seconds of ``fn`` called right after a training step, as the app calls it.
+
+    ``prepare``, when given, runs untimed between the step and ``fn``, which gets its result.
 
     Calling it back to back instead would flatter it: the branch predictor learns the data of a
     repeated partition, and the step's arrays would never have evicted its own from the caches.
@@ -293,8 +337,9 @@ def seconds_after_a_step(trainer: Trainer, fn: Callable[[], object], calls: int)
     times = []
     for _ in range(calls):
         trainer.step()
+        args = () if prepare is None else (prepare(),)
         start = clock()
-        fn()
+        fn(*args)
         times.append(clock() - start - TIMER_OVERHEAD)
     return float(np.median(times))
 
@@ -309,7 +354,10 @@ def side_costs(trainer: Trainer, calls: int) -> dict[str, float]:
     return {
         "norms": seconds_after_a_step(trainer, lambda: grad_sumsq(blocks, out), calls),
         "diag": seconds_after_a_step(trainer, trainer.diagnostics, calls),
-        "snapshot": seconds_after_a_step(trainer, trainer.snapshot, calls),
+        "snapshot": seconds_after_a_step(trainer, lambda: app_snapshot(trainer), calls),
+        "percentiles": seconds_after_a_step(
+            trainer, with_percentiles, calls, lambda: trainer.snapshot(percentiles=False)
+        ),
         "evaluate": seconds_after_a_step(
             trainer,
             lambda: (trainer.evaluate(splits.train), trainer.evaluate(splits.val)),
@@ -370,7 +418,7 @@ def report(best: dict, costs: dict, trainers: dict) -> None:
         print(f"{case.label:14}" + "".join(f"{r.get(v, nan):12,.0f}" for v in VARIANTS))
     print(
         "\nratios         eng/torch diag/torch  app/torch numpy/torch eng/numpy"
-        "  norms  diag/step  app-diag  eval/epoch"
+        "  norms  diag/step  app-diag  eval/epoch  pct(GUI)"
     )
     for case in CASES:
         r, c = best[case.label], costs[case.label]
@@ -384,6 +432,7 @@ def report(best: dict, costs: dict, trainers: dict) -> None:
             f"{r['engine'] / r['numpy']:10.2f}"
             f"{c['norms'] / step_time:7.1%}{c['diag'] / step_time:11.1%}"
             f"{c['snapshot'] / SNAPSHOT_INTERVAL:10.1%}{c['evaluate'] / epoch_time:12.1%}"
+            f"{c['percentiles'] * 1e3:7.2f} ms"
         )
     print(LEGEND)
     for case in CASES:
@@ -410,8 +459,10 @@ def _verdict(ok: bool) -> str:
 
 LEGEND = """
 norms: the per-step gradient norms (always on; in every engine figure), as % of a step.
-diag/step: Trainer.diagnostics() after a step, as % of a step. app-diag: Trainer.snapshot()
-(diagnostics with percentiles, weight copies) 24 times a second, as % of training time.
+diag/step: Trainer.diagnostics() after a step, as % of a step. app-diag: a snapshot as the
+training process makes and sends it (diagnostics, weight and gradient copies, written to the
+pipe) 24 times a second, as % of training time. pct(GUI): selecting the snapshot's weight and
+gradient percentiles (diagnostics.with_percentiles), done in the GUI process, per snapshot.
 eval/epoch: the epoch-end evaluation of the train and validation sets, as % of an epoch's
 training steps (left out of the samples/s above; the torch and numpy loops do not evaluate).
 
@@ -423,8 +474,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one short round (a smoke run)")
     args = parser.parse_args()
-    with threadpool_limits(1), np.errstate(all="ignore"):
-        run(args.quick)
+    gui = GUI.start()
+    try:
+        with threadpool_limits(1), np.errstate(all="ignore"):
+            run(args.quick)
+    finally:
+        GUI.stop(gui)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,8 +39,9 @@ class Diagnostics:
     act_std: np.ndarray
     dead_fraction: np.ndarray  # ReLU-family: fraction of units inactive for the whole batch
     saturated_fraction: np.ndarray  # sigmoid/tanh: fraction of outputs in the flat tails
-    weight_percentiles: np.ndarray  # (L, 9) at PERCENTILES
-    grad_percentiles: np.ndarray  # (L, 9) at PERCENTILES
+    # (L, 9) at PERCENTILES; None until computed (see diagnostics.with_percentiles)
+    weight_percentiles: np.ndarray | None
+    grad_percentiles: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,6 @@ class StepSnapshot:
     spec: NetworkSpec
     status: str  # "running" | "paused" | "diverged" | "finished"
     message: str = ""  # for "diverged": which layer turned NaN/Inf first, and what to try
+    # Parameter name -> read-only copy of its last gradient, only in snapshots whose percentiles
+    # are left to the receiver (diagnostics.with_percentiles); empty otherwise.
+    gradients: Mapping[str, np.ndarray] = field(default_factory=dict)

@@ -17,7 +17,7 @@ import numpy as np
 from engine import commands
 from engine.augment import augment_batch_float
 from engine.checkpoint import ModelFile, check_weights
-from engine.data import Dataset, Splits, stratified_subset, to_float
+from engine.data import IMAGE_SHAPE, Dataset, Splits, stratified_subset, to_float
 from engine.diagnostics import (
     diag_blocks,
     first_nonfinite_grad,
@@ -85,7 +85,7 @@ class Trainer:
         self.elapsed = 0.0
         self.diverged = ""
         self._sumsq = np.zeros(len(self._blocks))
-        self._buffers: dict[int, np.ndarray] = {}
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # batch size -> (u8, x)
         self._snapshot_row = 0
         self._snapshot_epochs = 0
         self._rebuild_training_set()
@@ -223,17 +223,23 @@ class Trainer:
 
     # ------------------------------------------------------------------ training
     def _next_batch(self) -> tuple[np.ndarray, np.ndarray]:
-        batch = self.batch_size
-        idx = self._order[self._position : self._position + batch]
-        images = self._images[idx]
-        out = self._buffers.get(len(idx))
-        if out is None:
-            out = self._buffers[len(idx)] = np.empty((len(idx), 784), dtype=self.dtype)
+        idx = self._order[self._position : self._position + self.batch_size]
+        n = len(idx)
+        buffers = self._buffers.get(n)
+        if buffers is None:
+            buffers = self._buffers[n] = (
+                np.empty((n, *IMAGE_SHAPE), dtype=np.uint8),
+                np.empty((n, 784), dtype=self.dtype),
+            )
+        images, out = buffers
+        # Gathered into a buffer kept between steps: a fresh fancy-indexed copy cost ~15 µs more
+        # per batch of 64 (allocation and page faults), ~3% of a 784-128-64-10 step.
+        np.take(self._images, idx, axis=0, out=images)
         if self.hyperparams.augment:
             augment_batch_float(images, self._augment_rng, out=out)
         else:
             to_float(images, out=out)
-        self._position += len(idx)
+        self._position += n
         return out, self._labels[idx]
 
     def step(self) -> StepResult:
@@ -341,14 +347,19 @@ class Trainer:
                 percentiles=percentiles,
             )
 
-    def snapshot(self, status: str = "running") -> StepSnapshot:
-        """Read-only state for views, with every step recorded since the previous snapshot."""
+    def snapshot(self, status: str = "running", *, percentiles: bool = True) -> StepSnapshot:
+        """Read-only state for views, with every step recorded since the previous snapshot.
+
+        ``percentiles=False`` leaves the weight/gradient percentiles to the receiver: the snapshot
+        then carries gradient copies for ``diagnostics.with_percentiles``.
+        """
         steps, losses, lrs, norms = self.history.since(self._snapshot_row)
         self._snapshot_row = self.history.size
         epochs = tuple(self.history.epochs[self._snapshot_epochs :])
         self._snapshot_epochs = len(self.history.epochs)
         for array in (steps, losses, lrs, norms):
             array.flags.writeable = False
+        params = self.network.parameters()
         return StepSnapshot(
             step=self.step_count,
             epoch=self.epoch,
@@ -360,10 +371,11 @@ class Trainer:
             losses=losses,
             learning_rates=lrs,
             grad_norms=norms,
-            diagnostics=self.diagnostics(percentiles=True) if self.step_count else None,
+            diagnostics=self.diagnostics(percentiles=percentiles) if self.step_count else None,
             epochs=epochs,
             weights={name: frozen(a) for name, a in self.network.named_arrays().items()},
             spec=self.spec,
             status="diverged" if self.diverged else status,
             message=self.diverged,
+            gradients={} if percentiles else {p.name: frozen(p.grad) for p in params},
         )

@@ -7,7 +7,8 @@ the GUI timer late by 200 ms (measured on these 2 cores). In a process both run 
 
 Protocol (multiprocessing connections, one per direction):
 - parent -> child: the frozen commands of engine.commands, plus SaveModel and Ack;
-- child -> parent: ("snapshot", StepSnapshot), ("failed", str), ("saved", str), ("stopped", None).
+- child -> parent: ("snapshot", StepSnapshot), ("failed", str), ("saved", str), ("stopped", None),
+  each sent with gui.event_pipe.send_event (arrays out of band).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -23,6 +25,7 @@ from engine.checkpoint import save_model
 from engine.data import Splits
 from engine.spec import NetworkSpec
 from engine.trainer import Trainer
+from gui.event_pipe import send_event
 
 SNAPSHOT_INTERVAL = 1 / 24  # seconds: at most 24 snapshots a second (film rate) reach the GUI
 IDLE_POLL = 0.25  # seconds a paused loop waits for a command before checking again
@@ -129,7 +132,8 @@ class TrainingLoop:
         status = self.status
         if status == "running" and not self.busy:
             status = "paused"
-        self.send(("snapshot", self.trainer.snapshot(status)))
+        # Percentiles are selected on the GUI side (training_worker), off this process's core.
+        self.send(("snapshot", self.trainer.snapshot(status, percentiles=False)))
 
 
 def run_training_process(
@@ -137,7 +141,7 @@ def run_training_process(
 ) -> None:
     """Entry point of the training process: build the trainer, then loop until Stop."""
     try:
-        loop = TrainingLoop(Trainer(spec, splits), events_out.send)
+        loop = TrainingLoop(Trainer(spec, splits), partial(send_event, events_out))
         loop.emit(force=True)
         while not loop.stopping:
             if commands_in.poll(0 if loop.busy else IDLE_POLL):
@@ -150,4 +154,4 @@ def run_training_process(
             loop.emit()
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return  # the GUI went away: nothing left to report to
-    events_out.send(("stopped", None))
+    send_event(events_out, ("stopped", None))

@@ -103,8 +103,8 @@ class WeightDistributions(QWidget):
 
     def set_snapshot(self, snapshot: StepSnapshot) -> None:
         diag = snapshot.diagnostics
-        if diag is None:
-            return
+        if diag is None or diag.weight_percentiles is None:
+            return  # percentiles not computed (see engine.diagnostics.with_percentiles)
         if diag.layer_names != self._names:
             self._allocate(diag.layer_names)
         if self._shown() and self._steps[self._shown() - 1] >= snapshot.step:

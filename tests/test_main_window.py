@@ -168,3 +168,25 @@ def test_init_knobs_rebuild_the_network_and_the_builder_shows_it(qtbot, make_app
     assert latest(app).spec.layers[0].init_scale == 0.5
     assert latest(app).spec.output.init == "xavier"
     assert app.builder.spec().layers[0].init == "xavier"
+
+
+def test_weight_distributions_receive_percentiles_of_the_trained_weights(qtbot, make_app):
+    from gui.weight_distributions import WeightDistributions
+
+    app = make_app()
+    (dists,) = [view for view in app.views if isinstance(view, WeightDistributions)]
+    app.controller.start()
+    qtbot.waitUntil(lambda: len(dists.history("dense1")[0]) >= 3, timeout=15000)
+    app.controller.pause()
+    qtbot.waitUntil(lambda: app.controller.status == "paused", timeout=5000)
+    snapshot = latest(app)
+    steps, weights, grads = dists.history("dense1")
+    assert steps[-1] == snapshot.step
+    # The training process leaves the percentiles to the GUI process; the view shows the ones of
+    # the weights that snapshot carries (dense1's W and b together).
+    arrays = [snapshot.weights["dense1.W"], snapshot.weights["dense1.b"]]
+    assert weights[-1, 0] == min(a.min() for a in arrays)
+    assert weights[-1, -1] == max(a.max() for a in arrays)
+    assert np.all(np.isfinite(grads))
+    assert np.all(np.diff(grads, axis=1) >= 0)
+    assert snapshot.gradients == {}  # dropped once used
