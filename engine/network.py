@@ -16,6 +16,7 @@ from engine.activations import make_activation
 from engine.dense import Dense
 from engine.layer import Layer
 from engine.losses import Loss, make_loss
+from engine.param_pack import pack
 from engine.parameter import Parameter
 from engine.regularization import BatchNorm, Dropout
 from engine.residual import Residual
@@ -31,12 +32,15 @@ class Block:
     activation: str  # activation applied at the block's end ("" when none)
     layers: list[Layer]
     params: list[Parameter] = field(default_factory=list)
-    output: np.ndarray | None = None  # last forward output, (B, width)
+
+    @property
+    def output(self) -> np.ndarray | None:
+        """The block's last forward output, (B, width)."""
+        return self.layers[-1].output
 
     def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
         for layer in self.layers:
             x = layer.forward(x, training=training)
-        self.output = x
         return x
 
     def backward(self, grad: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
@@ -104,6 +108,9 @@ class Network:
         self.spec = spec
         self.blocks = blocks
         self.loss = loss
+        # Training runs over the layers directly: going through the blocks cost a Python call per
+        # block each way, ~3% of a 784-128-64-10 step at batch 64.
+        self._layers = self._all_layers()
         self._dropouts = [
             (layer, layer.rate)
             for layer in _leaf_layers(self._all_layers())
@@ -115,16 +122,17 @@ class Network:
 
     def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
         """x: (B, 784) floats in [0, 1] -> logits (B, 10)."""
-        for block in self.blocks:
-            x = block.forward(x, training=training)
+        for layer in self._layers:
+            x = layer.forward(x, training=training)
         return x
 
     def backward(self, dlogits: np.ndarray, *, input_grad: bool = False) -> np.ndarray | None:
         """Backpropagate (B, 10) logit gradients; returns d/dx (B, 784) when input_grad."""
+        layers = self._layers
         grad: np.ndarray | None = dlogits
-        for i in range(len(self.blocks) - 1, -1, -1):
-            grad = self.blocks[i].backward(grad, input_grad=input_grad or i > 0)
-        return grad
+        for i in range(len(layers) - 1, 0, -1):
+            grad = layers[i].backward(grad)
+        return layers[0].backward(grad, input_grad=input_grad)
 
     def parameters(self) -> list[Parameter]:
         return [p for block in self.blocks for p in block.params]
@@ -187,6 +195,7 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator, dtype: type = np.
     blocks.append(Block("output", "output", out.activation, [output]))
     for block in blocks:
         block.params = [p for layer in block.layers for p in layer.parameters()]
+    pack([p for block in blocks for p in block.params])
     network = Network(spec, blocks, make_loss(spec.loss, out.activation))
     network.set_dropout_scale(spec.hyperparams.dropout_scale)
     return network
