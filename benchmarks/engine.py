@@ -9,10 +9,10 @@ one thread each (two BLAS threads on two shared cores are fragile, see DESIGN.md
 - engine: ``Trainer.step()`` on the bundled digits exactly as the app drives it (batch gathering,
   uint8 -> float per batch, per-step gradient norms, NaN checks, history);
 - +diag/step: the same with ``Trainer.diagnostics()`` (the full per-layer set) after every step;
-- app: the same with a snapshot every 1/24 s, made and sent as the GUI's training process does
-  (``Trainer.snapshot(percentiles=False)``: full diagnostics, weight and gradient copies, written
-  to a pipe that another process drains; the GUI process selects the percentiles on its own
-  core): "diagnostics on" as the app has them;
+- app: the GUI's training process's own loop (gui/training_loop.py: look for commands, step, and
+  24 times a second a snapshot, ``Trainer.snapshot(percentiles=False)``: full diagnostics,
+  weight and gradient copies, written to a pipe that another process drains; the GUI process
+  selects the percentiles on its own core): "diagnostics on" as the app has them;
 - numpy: a lean hand-written NumPy loop (preallocated buffers, no diagnostics), the reference;
 - torch: the same network and loop in PyTorch (nn.Sequential, CrossEntropyLoss, SGD momentum, the
   same batches gathered from a uint8 tensor and converted per batch), when torch imports.
@@ -35,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import ModuleType
@@ -46,14 +47,15 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from engine import commands  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.diagnostics import with_percentiles  # noqa: E402
 from engine.network import Network  # noqa: E402
 from engine.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 from gui.event_pipe import recv_event, send_event  # noqa: E402
+from gui.training_loop import SNAPSHOT_INTERVAL, TrainingLoop  # noqa: E402
 
-SNAPSHOT_INTERVAL = 1 / 24  # gui/training_loop.py: the training process's snapshot rate
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
 # Targets of issue 2: engine with diagnostics on vs PyTorch, by case label; diagnostics <= 10%.
@@ -142,10 +144,13 @@ class GUI:
     """A process that receives snapshots as the GUI's worker thread does (started by ``run``)."""
 
     conn: Connection
+    commands: Connection  # the training loop's command pipe: nothing is ever sent on it
+    _commands_out: Connection
 
     @classmethod
     def start(cls) -> mp.process.BaseProcess:
         context = mp.get_context("spawn")
+        cls.commands, cls._commands_out = context.Pipe(duplex=False)
         receiving, cls.conn = context.Pipe(duplex=False)
         process = context.Process(target=drain, args=(receiving,), daemon=True)
         process.start()
@@ -158,25 +163,38 @@ class GUI:
         process.join(5)
 
 
-def engine_step(trainer: Trainer, extra: str) -> StepFn:
-    """``Trainer.step`` plus nothing, full diagnostics ("diag") or 24 Hz snapshots ("app")."""
+def engine_step(trainer: Trainer, diagnostics: bool) -> StepFn:
+    """``Trainer.step``, with the full diagnostics after it when ``diagnostics``."""
     batch = trainer.batch_size
-    last = [time.thread_time()]  # 24 snapshots per second of training (CPU time, see measure)
 
     def step() -> int:
         result = trainer.step()
         if result.diverged:
             raise RuntimeError(result.diverged)
         if result.epoch_finished:
-            return 0  # untimed (it includes the evaluation); snapshots wait for a timed step
-        if extra == "diag":
+            return 0  # untimed: it includes the evaluation
+        if diagnostics:
             trainer.diagnostics()
-        elif extra == "app":
-            now = time.thread_time()
-            if now - last[0] >= SNAPSHOT_INTERVAL:
-                app_snapshot(trainer)
-                last[0] = now
         return batch
+
+    return step
+
+
+def app_step(trainer: Trainer) -> StepFn:
+    """The training process's own loop (``TrainingLoop.turn``: look for commands, step, send a
+    snapshot at most 24 times a second), its snapshots paced by CPU time (see measure) and
+    acknowledged at once, as if the GUI drew each instantly."""
+    loop = TrainingLoop(trainer, partial(send_event, GUI.conn), clock=time.thread_time)
+    loop.handle(commands.Start())
+    batch = trainer.batch_size
+
+    def step() -> int:
+        epoch = trainer.epoch
+        loop.consumed = True
+        loop.turn(GUI.commands)
+        if trainer.diverged:
+            raise RuntimeError(trainer.diverged)
+        return 0 if trainer.epoch != epoch else batch
 
     return step
 
@@ -387,9 +405,9 @@ def run(quick: bool) -> None:
         weights = initial_weights(trainer.network)
         train = splits.train
         fns = {
-            "engine": engine_step(trainer, ""),
-            "diag": engine_step(trainer, "diag"),
-            "app": engine_step(trainer, "app"),
+            "engine": engine_step(trainer, False),
+            "diag": engine_step(trainer, True),
+            "app": app_step(trainer),
             "numpy": LeanNumpy(
                 weights, case.activation, Batches(train.images, train.labels, case.batch)
             ).step,

@@ -47,9 +47,10 @@ class Ack:
 class TrainingLoop:
     """Runs the trainer between commands; ``send`` delivers (kind, payload) events to the GUI."""
 
-    def __init__(self, trainer: Trainer, send: Any) -> None:
+    def __init__(self, trainer: Trainer, send: Any, clock: Any = time.monotonic) -> None:
         self.trainer = trainer
         self.send = send
+        self.clock = clock  # paces snapshots (benchmarks pass a CPU-time clock)
         self.running = False
         self.steps_left = 0
         self.to_epoch_end = False
@@ -119,8 +120,19 @@ class TrainingLoop:
                 self.running, self.status = False, "finished"
                 self.emit(force=True)
 
+    def turn(self, commands_in: Connection) -> None:
+        """One turn of the process's loop: carry out waiting commands, step, maybe snapshot."""
+        if commands_in.poll(0 if self.busy else IDLE_POLL):
+            while commands_in.poll():
+                self.handle(commands_in.recv())
+        if self.stopping:
+            return
+        if self.busy:
+            self.advance()
+        self.emit()
+
     def emit(self, *, force: bool = False) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if not force:
             if now - self.last_emit < SNAPSHOT_INTERVAL or not self.consumed:
                 return
@@ -144,14 +156,7 @@ def run_training_process(
         loop = TrainingLoop(Trainer(spec, splits), partial(send_event, events_out))
         loop.emit(force=True)
         while not loop.stopping:
-            if commands_in.poll(0 if loop.busy else IDLE_POLL):
-                while commands_in.poll():
-                    loop.handle(commands_in.recv())
-            if loop.stopping:
-                break
-            if loop.busy:
-                loop.advance()
-            loop.emit()
+            loop.turn(commands_in)
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
         return  # the GUI went away: nothing left to report to
     send_event(events_out, ("stopped", None))
