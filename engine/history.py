@@ -24,14 +24,18 @@ class History:
         self.epochs: list[EpochRecord] = []
         self.events: list[tuple[int, str]] = []  # (step, "learning_rate 0.1 -> 0.01")
 
-    def append(self, step: int, loss: float, lr: float, grad_norms: np.ndarray) -> None:
+    def append(self, step: int, loss: float, lr: float, grad_sumsq: np.ndarray | None) -> None:
+        """One step, with its per-layer sums of squared gradients (None: it diverged, NaN norms)."""
         if self.size == len(self.steps):
             self._grow()
         i = self.size
         self.steps[i] = step
         self.losses[i] = loss
         self.learning_rates[i] = lr
-        self.grad_norms[i] = grad_norms
+        if grad_sumsq is None:
+            self.grad_norms[i] = np.nan
+        else:
+            np.sqrt(grad_sumsq, out=self.grad_norms[i])  # straight into the row: no temporary
         self.size = i + 1
 
     def _grow(self) -> None:

@@ -254,7 +254,8 @@ class Trainer:
     def _step(self) -> StepResult:
         start = time.perf_counter()
         hp = self.hyperparams
-        lr = self.learning_rate
+        # A constant schedule needs no epoch arithmetic (~1 µs of property calls per step).
+        lr = float(hp.learning_rate) if hp.schedule == "constant" else self.learning_rate
         x, y = self._next_batch()
         net = self.network
         loss = net.loss.forward(net.forward(x, training=True), y)
@@ -279,10 +280,9 @@ class Trainer:
                 # asked, from the update arrays the optimiser keeps: not a pass per step.
                 self.optimizer.step(lr)
         self.diverged = message
-        norms = np.sqrt(self._sumsq) if not message else np.full(len(self._blocks), np.nan)
         self.step_count += 1
         self.samples_seen += len(y)
-        self.history.append(self.step_count, loss, lr, norms)
+        self.history.append(self.step_count, loss, lr, self._sumsq if not message else None)
         finished_epoch = self._position >= self.train_size
         if finished_epoch:
             self._end_epoch()

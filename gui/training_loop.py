@@ -29,6 +29,9 @@ from gui.event_pipe import send_event
 
 SNAPSHOT_INTERVAL = 1 / 24  # seconds: at most 24 snapshots a second (film rate) reach the GUI
 IDLE_POLL = 0.25  # seconds a paused loop waits for a command before checking again
+# Seconds between looks for commands while training: a look is a system call (~3 µs), which made
+# every step of 784-128-64-10 at batch 64 ~2% slower when taken each step.
+COMMAND_INTERVAL = 0.005
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class TrainingLoop:
         self.status = "paused"
         self.consumed = True
         self.last_emit = 0.0
+        self.last_look = -COMMAND_INTERVAL
         self.emitted_step = -1
 
     @property
@@ -122,17 +126,22 @@ class TrainingLoop:
 
     def turn(self, commands_in: Connection) -> None:
         """One turn of the process's loop: carry out waiting commands, step, maybe snapshot."""
-        if commands_in.poll(0 if self.busy else IDLE_POLL):
-            while commands_in.poll():
-                self.handle(commands_in.recv())
+        now = self.clock()
+        if not self.busy or now - self.last_look >= COMMAND_INTERVAL:
+            self.last_look = now
+            if commands_in.poll(0 if self.busy else IDLE_POLL):
+                while commands_in.poll():
+                    self.handle(commands_in.recv())
         if self.stopping:
             return
         if self.busy:
             self.advance()
-        self.emit()
+        self.emit(now=now)
 
-    def emit(self, *, force: bool = False) -> None:
-        now = self.clock()
+    def emit(self, *, force: bool = False, now: float | None = None) -> None:
+        """Send a snapshot if one is due (``force``: now); ``now`` saves reading the clock."""
+        if now is None:
+            now = self.clock()
         if not force:
             if now - self.last_emit < SNAPSHOT_INTERVAL or not self.consumed:
                 return
