@@ -24,11 +24,11 @@ All variants start from the engine's initial weights and train on full batches i
 Steps that end an epoch are not timed (the trainer evaluates the train and validation sets there;
 the cost of that is printed separately). Each variant runs for 0.1 s after a warm-up; the
 variants take turns, 15 rounds (one with --quick), and the best round counts: many short rounds
-give each variant more chances of a quiet spell on a shared machine than a few long ones. Steps are timed
-in the thread's CPU time (time.thread_time, its own cost subtracted): the machine is shared, and
-time the process spent preempted must not count; other users can still slow a round down through
-shared caches, hence the best round. Absolute samples/s depend on the machine and its OpenBLAS
-settings; compare the ratios, which are measured in the same run.
+give each variant more chances of a quiet spell on a shared machine than a few long ones. Steps
+are timed in the thread's CPU time (time.thread_time, its own cost subtracted): the machine is
+shared, and time the process spent preempted must not count; other users can still slow a round
+down through shared caches, hence the best round. Absolute samples/s depend on the machine and
+its OpenBLAS settings; compare the ratios, which are measured in the same run.
 """
 
 from __future__ import annotations
