@@ -14,8 +14,8 @@ one thread each (two BLAS threads on two shared cores are fragile, see DESIGN.md
 - +diag/step: the same with the full set after every step;
 - app: the GUI's training process's own loop (gui/training_loop.py: look for commands, step, and
   24 times a second a snapshot, ``Trainer.snapshot(percentiles=False)``: full diagnostics,
-  weight and gradient copies, written to a pipe that another process drains; the GUI process
-  selects the percentiles on its own core), reported next to the targets;
+  weight and gradient copies, which its sender thread writes to a pipe that another process
+  drains; the GUI process selects the percentiles on its own core), shown next to the targets;
 - numpy: a lean hand-written NumPy loop (preallocated buffers, no diagnostics), the reference;
 - torch: the same network and loop in PyTorch (nn.Sequential, CrossEntropyLoss, SGD momentum, the
   same batches gathered from a uint8 tensor and converted per batch), when torch imports.
@@ -39,7 +39,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import ModuleType
@@ -57,7 +56,7 @@ from engine.diagnostics import with_percentiles  # noqa: E402
 from engine.network import Network  # noqa: E402
 from engine.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
-from gui.event_pipe import recv_event, send_event  # noqa: E402
+from gui.event_pipe import EventSender, recv_event, send_event  # noqa: E402
 from gui.training_loop import SNAPSHOT_INTERVAL, TrainingLoop  # noqa: E402
 
 LEARNING_RATE = 0.01
@@ -191,11 +190,13 @@ def engine_step(trainer: Trainer, diagnostics: str) -> StepFn:
     return step
 
 
-def app_step(trainer: Trainer) -> StepFn:
-    """The training process's own loop (``TrainingLoop.turn``: look for commands, step, send a
-    snapshot at most 24 times a second), its snapshots paced by CPU time (see measure) and
-    acknowledged at once, as if the GUI drew each instantly."""
-    loop = TrainingLoop(trainer, partial(send_event, GUI.conn), clock=time.thread_time)
+def app_step(trainer: Trainer, sender: EventSender) -> StepFn:
+    """The training process's own loop (``TrainingLoop.turn``: look for commands, step, make a
+    snapshot at most 24 times a second and hand it to the sender thread, which writes it to the
+    pipe), snapshots paced by CPU time (see measure) and acknowledged at once, as if the GUI drew
+    each instantly. As in the app, the writing runs on the sender thread, whose CPU time is not
+    in this thread's: the "app snapshots" cost includes it."""
+    loop = TrainingLoop(trainer, sender, clock=time.thread_time)
     loop.handle(commands.Start())
     batch = trainer.batch_size
 
@@ -411,6 +412,7 @@ def run(quick: bool) -> None:
     )
     runners: dict[str, dict[str, StepFn]] = {}
     trainers: dict[str, Trainer] = {}
+    sender = EventSender(GUI.conn)
     for case in CASES:
         trainer = Trainer(case.spec(), splits)
         weights = initial_weights(trainer.network)
@@ -419,7 +421,7 @@ def run(quick: bool) -> None:
             "engine": engine_step(trainer, ""),
             "diag24": engine_step(trainer, "24hz"),
             "diag": engine_step(trainer, "every"),
-            "app": app_step(trainer),
+            "app": app_step(trainer, sender),
             "numpy": LeanNumpy(
                 weights, case.activation, Batches(train.images, train.labels, case.batch)
             ).step,
@@ -436,6 +438,7 @@ def run(quick: bool) -> None:
                 measure(fn, warmup)
                 rate = measure(fn, seconds)
                 best[case.label][name] = max(rate, best[case.label].get(name, 0.0))
+    sender.close()
     costs = {c.label: side_costs(trainers[c.label], 20 if quick else 100) for c in CASES}
     report(best, costs, trainers)
 

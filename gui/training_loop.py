@@ -8,7 +8,7 @@ the GUI timer late by 200 ms (measured on these 2 cores). In a process both run 
 Protocol (multiprocessing connections, one per direction):
 - parent -> child: the frozen commands of engine.commands, plus SaveModel and Ack;
 - child -> parent: ("snapshot", StepSnapshot), ("failed", str), ("saved", str), ("stopped", None),
-  each sent with gui.event_pipe.send_event (arrays out of band).
+  sent in order by a gui.event_pipe.EventSender thread (arrays out of band).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import dataclass
-from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -25,7 +24,7 @@ from engine.checkpoint import save_model
 from engine.data import Splits
 from engine.spec import NetworkSpec
 from engine.trainer import Trainer
-from gui.event_pipe import send_event
+from gui.event_pipe import EventSender
 
 SNAPSHOT_INTERVAL = 1 / 24  # seconds: at most 24 snapshots a second (film rate) reach the GUI
 IDLE_POLL = 0.25  # seconds a paused loop waits for a command before checking again
@@ -161,11 +160,14 @@ def run_training_process(
     spec: NetworkSpec, splits: Splits, commands_in: Connection, events_out: Connection
 ) -> None:
     """Entry point of the training process: build the trainer, then loop until Stop."""
+    sender = EventSender(events_out)
     try:
-        loop = TrainingLoop(Trainer(spec, splits), partial(send_event, events_out))
+        loop = TrainingLoop(Trainer(spec, splits), sender)
         loop.emit(force=True)
         while not loop.stopping:
             loop.turn(commands_in)
+        sender(("stopped", None))
     except (EOFError, BrokenPipeError, KeyboardInterrupt):
-        return  # the GUI went away: nothing left to report to
-    send_event(events_out, ("stopped", None))
+        pass  # the GUI went away: nothing left to report to
+    finally:
+        sender.close()

@@ -10,7 +10,7 @@ import pytest
 from engine.diagnostics import with_percentiles
 from engine.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
-from gui.event_pipe import recv_event, send_event
+from gui.event_pipe import EventSender, recv_event, send_event
 
 
 def mixed_spec():
@@ -83,3 +83,25 @@ def test_events_cross_a_pipe_intact_and_read_only(trained):
     np.testing.assert_array_equal(got[2][1], strided)
     expected = with_percentiles(snapshot).diagnostics.grad_percentiles
     np.testing.assert_array_equal(with_percentiles(received).diagnostics.grad_percentiles, expected)
+
+
+def test_the_sender_thread_keeps_order_and_reports_a_closed_gui(trained):
+    receiving, sending = mp.Pipe(duplex=False)
+    sender = EventSender(sending)
+    snapshot = trained.snapshot(percentiles=False)
+    events = [("snapshot", snapshot), ("saved", "a.npz"), ("stopped", None)]
+    for event in events:
+        sender(event)  # returns at once; the thread writes
+    got = [recv_event(receiving) for _ in events]
+    sender.close()
+    assert [kind for kind, _ in got] == ["snapshot", "saved", "stopped"]
+    np.testing.assert_array_equal(got[0][1].weights["dense1.W"], snapshot.weights["dense1.W"])
+
+    receiving, sending = mp.Pipe(duplex=False)
+    sender = EventSender(sending)
+    receiving.close()  # the GUI went away
+    sender(("saved", "b.npz"))
+    sender._thread.join(5)  # the thread stops at its first failed write
+    with pytest.raises(BrokenPipeError):
+        sender(("saved", "c.npz"))
+    sender.close()
