@@ -38,17 +38,6 @@ class Block:
         """The block's last forward output, (B, width)."""
         return self.layers[-1].output
 
-    def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
-        return x
-
-    def backward(self, grad: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
-        last = len(self.layers) - 1
-        for i in range(last, -1, -1):
-            grad = self.layers[i].backward(grad, input_grad=input_grad or i > 0)
-        return grad
-
 
 def _leaf_layers(layers: list[Layer]) -> Iterator[Layer]:
     for layer in layers:
@@ -113,7 +102,7 @@ class Network:
         self._layers = self._all_layers()
         self._dropouts = [
             (layer, layer.rate)
-            for layer in _leaf_layers(self._all_layers())
+            for layer in _leaf_layers(self._layers)
             if isinstance(layer, Dropout)
         ]
 

@@ -65,8 +65,8 @@ def _place(p: Parameter) -> tuple[int, int, int] | None:
             return None
     item = value.itemsize
     offset, rem = divmod(value.ctypes.data - roots[0].ctypes.data, item)
-    grad_offset = (grad.ctypes.data - roots[1].ctypes.data) / item
-    if rem or grad_offset != offset or grad.dtype != value.dtype:
+    grad_offset, grad_rem = divmod(grad.ctypes.data - roots[1].ctypes.data, item)
+    if rem or grad_rem or grad_offset != offset or grad.dtype != value.dtype:
         return None
     return id(roots[0]), id(roots[1]), offset
 

@@ -359,7 +359,6 @@ class Trainer:
         self._snapshot_epochs = len(self.history.epochs)
         for array in (steps, losses, lrs, norms):
             array.flags.writeable = False
-        params = self.network.parameters()
         return StepSnapshot(
             step=self.step_count,
             epoch=self.epoch,
@@ -377,5 +376,7 @@ class Trainer:
             spec=self.spec,
             status="diverged" if self.diverged else status,
             message=self.diverged,
-            gradients={} if percentiles else {p.name: frozen(p.grad) for p in params},
+            gradients={}
+            if percentiles
+            else {p.name: frozen(p.grad) for p in self.network.parameters()},
         )

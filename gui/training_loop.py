@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -49,7 +50,9 @@ class Ack:
 class TrainingLoop:
     """Runs the trainer between commands; ``send`` delivers (kind, payload) events to the GUI."""
 
-    def __init__(self, trainer: Trainer, send: Any, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self, trainer: Trainer, send: Any, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.trainer = trainer
         self.send = send
         self.clock = clock  # paces snapshots (benchmarks pass a CPU-time clock)
