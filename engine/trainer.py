@@ -17,6 +17,7 @@ import numpy as np
 from engine import commands
 from engine.augment import augment_batch_float
 from engine.checkpoint import ModelFile, check_weights
+from engine.clipping import clip_by_global_norm, clip_by_value
 from engine.data import IMAGE_SHAPE, Dataset, Splits, stratified_subset, to_float
 from engine.diagnostics import (
     diag_blocks,
@@ -29,8 +30,6 @@ from engine.history import History
 from engine.network import Network, build_network
 from engine.optimizers import (
     Optimizer,
-    clip_by_global_norm,
-    clip_by_value,
     make_optimizer,
     update_optimizer,
 )

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from engine.clipping import clip_by_global_norm, clip_by_value, global_norm
 from engine.optimizers import (
     SGD,
     Adam,
@@ -14,9 +15,6 @@ from engine.optimizers import (
     Nesterov,
     Optimizer,
     RMSProp,
-    clip_by_global_norm,
-    clip_by_value,
-    global_norm,
     make_optimizer,
     update_optimizer,
 )
