@@ -23,7 +23,7 @@ one thread each (two BLAS threads on two shared cores are fragile, see DESIGN.md
 All variants start from the engine's initial weights and train on full batches in shuffled order.
 Steps that end an epoch are not timed (the trainer evaluates the train and validation sets there;
 the cost of that is printed separately). Each variant runs for 0.1 s after a warm-up; the
-variants take turns, 15 rounds (one with --quick), and the best round counts: many short rounds
+variants take turns, 25 rounds (one with --quick), and the best round counts: many short rounds
 give each variant more chances of a quiet spell on a shared machine than a few long ones. Steps
 are timed in the thread's CPU time (time.thread_time, its own cost subtracted): the machine is
 shared, and time the process spent preempted must not count; other users can still slow a round
@@ -269,7 +269,7 @@ VARIANTS = ("engine", "diag24", "diag", "app", "numpy", "torch")
 
 
 def run(quick: bool) -> None:
-    seconds, rounds, warmup = (0.15, 1, 0.05) if quick else (0.1, 15, 0.03)
+    seconds, rounds, warmup = (0.15, 1, 0.05) if quick else (0.1, 25, 0.03)
     torch = import_torch()
     splits = load_dataset(None)
     print(
