@@ -19,15 +19,22 @@ def block_cost(layer: LayerSpec, in_width: int) -> tuple[int, int, int]:
     if layer.type == "batchnorm":
         return 2 * in_width, in_width, in_width
     if layer.type == "residual":
-        params = macs = 0
-        width = in_width
-        for inner in layer.layers:
-            p, m, width = block_cost(inner, width)
-            params += p
-            macs += m
+        params, macs, _ = _chain_cost(layer.layers, in_width)
         # y = x + F(x) keeps the input width whatever F ends at (a mismatch is a spec error).
         return params, macs, in_width
     return 0, 0, in_width  # activation, dropout
+
+
+def _chain_cost(layers: tuple[LayerSpec, ...], in_width: int) -> tuple[int, int, int]:
+    """``block_cost`` of blocks fed one into the next: summed parameters and multiply-adds, and
+    the last block's output width."""
+    params = macs = 0
+    width = in_width
+    for layer in layers:
+        p, m, width = block_cost(layer, width)
+        params += p
+        macs += m
+    return params, macs, width
 
 
 def layer_widths(layers: tuple[LayerSpec, ...], in_width: int = INPUT_FEATURES) -> list[int]:
@@ -42,12 +49,7 @@ def layer_widths(layers: tuple[LayerSpec, ...], in_width: int = INPUT_FEATURES) 
 
 def network_cost(spec: NetworkSpec) -> tuple[int, int]:
     """``(parameters, multiply_adds)`` per sample, including the fixed 10-unit output layer."""
-    params = macs = 0
-    width = INPUT_FEATURES
-    for layer in spec.layers:
-        p, m, width = block_cost(layer, width)
-        params += p
-        macs += m
+    params, macs, width = _chain_cost(spec.layers, INPUT_FEATURES)
     params += width * NUM_CLASSES + NUM_CLASSES
     macs += width * NUM_CLASSES
     return params, macs
