@@ -309,15 +309,24 @@ class RMSProp(Optimizer):
 
     def _update(self, slot: _Slot, g: np.ndarray, lr: float) -> np.ndarray:
         (s,) = slot.state
-        buf = np.square(g, out=slot.buf)
-        buf *= 1.0 - self.rho
-        s *= self.rho
-        s += buf
-        np.sqrt(s, out=buf)
-        buf += self.eps
+        buf = _root_mean_square(s, g, self.rho, self.eps, out=slot.buf)
         np.divide(g, buf, out=buf)
         buf *= -lr
         return buf
+
+
+def _root_mean_square(
+    mean_square: np.ndarray, g: np.ndarray, decay: float, eps: float, *, out: np.ndarray
+) -> np.ndarray:
+    """RMSProp's and Adam's second moment: ``s = decay s + (1-decay) g²`` in place, then
+    ``√s + eps`` into ``out``, which is returned."""
+    np.square(g, out=out)
+    out *= 1.0 - decay
+    mean_square *= decay
+    mean_square += out
+    np.sqrt(mean_square, out=out)
+    out += eps
+    return out
 
 
 class Adam(Optimizer):
@@ -360,12 +369,7 @@ class Adam(Optimizer):
         buf = np.subtract(g, m, out=slot.buf)
         buf *= 1.0 - self.beta1
         m += buf  # m + (1-β1)(g - m) = β1 m + (1-β1) g
-        np.square(g, out=buf)
-        buf *= 1.0 - self.beta2
-        v *= self.beta2
-        v += buf
-        np.sqrt(v, out=buf)
-        buf += self._eps_hat
+        _root_mean_square(v, g, self.beta2, self._eps_hat, out=buf)
         np.divide(m, buf, out=buf)
         buf *= self._step_size
         return buf
