@@ -109,12 +109,18 @@ def test_window_follows_the_spin_box(qtbot):
     assert heatmap.window_spin.value() == 200
 
 
-def test_vanishing_preset_heatmap_marks_the_first_layer_blue(qtbot, vanishing_run):
+def heatmap_of(qtbot, vanishing_run):
+    """A shown heatmap that has drawn every snapshot of the vanishing preset's run."""
     spec, snapshots = vanishing_run
     heatmap = shown(qtbot, GradientHeatmap(window=300))
     heatmap.reset(spec)
     for snap in snapshots:
         heatmap.set_snapshot(snap)
+    return heatmap, snapshots
+
+
+def test_vanishing_preset_heatmap_marks_the_first_layer_blue(qtbot, vanishing_run):
+    heatmap, snapshots = heatmap_of(qtbot, vanishing_run)
     assert heatmap.grad_values().shape == (11, 200)  # every one of the 200 steps
     lo, hi = GRAD_LEVELS
     level = (heatmap.grad_values()[:, -1] - lo) / (hi - lo)  # position on the colour bar
@@ -130,11 +136,7 @@ def test_vanishing_preset_heatmap_marks_the_first_layer_blue(qtbot, vanishing_ru
 
 
 def test_hovering_a_cell_reads_layer_step_and_value(qtbot, vanishing_run):
-    spec, snapshots = vanishing_run
-    heatmap = shown(qtbot, GradientHeatmap(window=300))
-    heatmap.reset(spec)
-    for snap in snapshots:
-        heatmap.set_snapshot(snap)
+    heatmap, snapshots = heatmap_of(qtbot, vanishing_run)
     step = 150
     point = view_point(heatmap.grad_plot, heatmap.graphics, step, 1.5)  # dense2
     qtbot.mouseMove(heatmap.graphics.viewport(), point)
