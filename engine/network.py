@@ -99,15 +99,12 @@ class Network:
         self.loss = loss
         # Training runs over the layers directly: going through the blocks cost a Python call per
         # block each way, ~3% of a 784-128-64-10 step at batch 64.
-        self._layers = self._all_layers()
+        self._layers = [layer for block in blocks for layer in block.layers]
         self._dropouts = [
             (layer, layer.rate)
             for layer in _leaf_layers(self._layers)
             if isinstance(layer, Dropout)
         ]
-
-    def _all_layers(self) -> list[Layer]:
-        return [layer for block in self.blocks for layer in block.layers]
 
     def forward(self, x: np.ndarray, *, training: bool) -> np.ndarray:
         """x: (B, 784) floats in [0, 1] -> logits (B, 10)."""
@@ -134,7 +131,7 @@ class Network:
     def named_arrays(self) -> dict[str, np.ndarray]:
         """Every parameter and buffer by name: the live arrays (not copies)."""
         arrays = {p.name: p.value for p in self.parameters()}
-        for layer in _leaf_layers(self._all_layers()):
+        for layer in _leaf_layers(self._layers):
             for key, value in layer.buffers().items():
                 arrays[f"{layer.name}.{key}"] = value
         return arrays
