@@ -63,8 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _spec_from_args(args: argparse.Namespace):
-    from engine.presets import load_preset
-    from engine.spec import NetworkSpec, SpecError, validate
+    from engine.files.presets import load_preset
+    from engine.files.spec import NetworkSpec, SpecError, validate
 
     if args.spec is not None:
         try:
@@ -99,8 +99,8 @@ def _progress(done: int, total: int, text: str) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from engine.checkpoint import save_model
     from engine.data import load_dataset
+    from engine.files.checkpoint import save_model
     from engine.trainer import Trainer
 
     spec = _spec_from_args(args)
@@ -148,7 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from engine.checkpoint import load_model
+    from engine.files.checkpoint import load_model
     from engine.inference import Predictor
     from engine.preprocess import to_mnist
     from gui.image_io import load_gray
@@ -176,7 +176,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_presets(_args: argparse.Namespace) -> int:
     import textwrap
 
-    from engine.presets import load_presets
+    from engine.files.presets import load_presets
 
     for name, spec in load_presets().items():
         print(name)
@@ -197,11 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return launch_app()
     handlers = {"train": cmd_train, "predict": cmd_predict, "presets": cmd_presets}
-    from engine.checkpoint import ModelFileError
     from engine.data import DataError
+    from engine.files.checkpoint import ModelFileError
+    from engine.files.spec import SpecError
     from engine.idx import IdxError
     from engine.preprocess import EmptyDrawingError
-    from engine.spec import SpecError
     from gui.image_io import ImageLoadError
 
     bad_input = (

@@ -26,8 +26,8 @@ import numpy as np
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
 
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.snapshot import Diagnostics, StepSnapshot, frozen
-from engine.spec import LayerSpec, NetworkSpec, dense
 from gui.builder_model import param_block_names
 from gui.network_builder import NetworkBuilder
 

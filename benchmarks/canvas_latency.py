@@ -39,9 +39,9 @@ from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.data import Splits, load_dataset  # noqa: E402
-from engine.presets import load_preset  # noqa: E402
+from engine.files.presets import load_preset  # noqa: E402
+from engine.files.spec import NetworkSpec  # noqa: E402
 from engine.snapshot import StepSnapshot  # noqa: E402
-from engine.spec import NetworkSpec  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 from gui.drawing_view import DrawingView  # noqa: E402
 from gui.training_controller import TrainingController  # noqa: E402

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.checkpoint import ModelFile
 from engine.data import Dataset, Splits
-from engine.spec import NetworkSpec
+from engine.files.checkpoint import ModelFile
+from engine.files.spec import NetworkSpec
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ step; activations, dropout and the residual ``x +`` are element-wise and count n
 
 from __future__ import annotations
 
-from engine.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec
+from engine.files.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec
 
 
 def block_cost(layer: LayerSpec, in_width: int) -> tuple[int, int, int]:

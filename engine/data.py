@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.paths import BUNDLED_MNIST
+from engine.files.paths import BUNDLED_MNIST
 
 IMAGE_SHAPE = (28, 28)
 NUM_CLASSES = 10

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from engine.paths import user_data_dir
+from engine.files.paths import user_data_dir
 
 #: name -> (size in bytes, SHA-256), as published on the PyTorch and TensorFlow mirrors.
 MNIST_FILES: dict[str, tuple[int, str]] = {

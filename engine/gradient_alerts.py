@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.snapshot import Diagnostics, StepSnapshot
-from engine.spec import (
+from engine.files.spec import (
     INPUT_FEATURES,
     MAX_DEPTH,
     LayerSpec,
@@ -32,6 +31,7 @@ from engine.spec import (
     depth,
     validate,
 )
+from engine.snapshot import Diagnostics, StepSnapshot
 
 SATURATING = ("sigmoid", "tanh")
 RELU_FAMILY = ("relu", "leaky_relu", "elu")

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from engine.data import to_float
+from engine.files.spec import NetworkSpec
 from engine.network import build_network
-from engine.spec import NetworkSpec
 
 
 class Predictor:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from engine.spec import INITS
+from engine.files.spec import INITS
 
 
 def initialize(

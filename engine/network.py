@@ -14,13 +14,13 @@ import numpy as np
 
 from engine.activations import make_activation
 from engine.dense import Dense
+from engine.files.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec, validate
 from engine.layer import Layer
 from engine.losses import Loss, make_loss
 from engine.param_pack import pack
 from engine.parameter import Parameter
 from engine.regularization import BatchNorm, Dropout
 from engine.residual import Residual
-from engine.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec, validate
 
 
 @dataclass

@@ -22,9 +22,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from engine.files.spec import OPTIMIZERS, Hyperparams
 from engine.param_pack import Run, runs
 from engine.parameter import Parameter
-from engine.spec import OPTIMIZERS, Hyperparams
 
 
 class _Slot:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from engine.spec import SCHEDULES, Hyperparams
+from engine.files.spec import SCHEDULES, Hyperparams
 
 # A fractional epoch computed as steps / steps_per_epoch can land a hair below a whole number
 # (2.9999999999999996); without this slack the step schedule would drop one step late.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.spec import NetworkSpec
+from engine.files.spec import NetworkSpec
 
 # Percentiles of TensorBoard's "distributions" view (a band per pair, the median in the middle).
 PERCENTILES = (0.0, 6.68, 15.87, 30.85, 50.0, 69.15, 84.13, 93.32, 100.0)

@@ -16,7 +16,6 @@ import numpy as np
 
 from engine import commands
 from engine.augment import augment_batch_float
-from engine.checkpoint import ModelFile, check_weights
 from engine.clipping import clip_by_global_norm, clip_by_value
 from engine.data import IMAGE_SHAPE, Dataset, Splits, stratified_subset, to_float
 from engine.diagnostics import (
@@ -26,6 +25,8 @@ from engine.diagnostics import (
     full_diagnostics,
     grad_sumsq,
 )
+from engine.files.checkpoint import ModelFile, check_weights
+from engine.files.spec import Hyperparams, NetworkSpec, validate, validate_hyperparams
 from engine.history import History
 from engine.network import Network, build_network
 from engine.optimizers import (
@@ -35,7 +36,6 @@ from engine.optimizers import (
 )
 from engine.schedules import learning_rate_at
 from engine.snapshot import Diagnostics, EpochRecord, StepSnapshot, frozen
-from engine.spec import Hyperparams, NetworkSpec, validate, validate_hyperparams
 
 # Samples per forward pass when evaluating. 256 rather than 1000: a 1000-row chunk allocates (and
 # faults in) megabytes of fresh buffers in every layer each time; epoch-end evaluation of the

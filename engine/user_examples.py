@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.checkpoint import write_npz_atomic
 from engine.data import IMAGE_SHAPE, NUM_CLASSES, DataError, Dataset, load_npz
-from engine.paths import user_data_dir
+from engine.files.checkpoint import write_npz_atomic
+from engine.files.paths import user_data_dir
 
 FILE_NAME = "examples.npz"
 DATASET_NAME = "taught by you"

@@ -13,9 +13,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from engine.data import Splits, load_dataset
-from engine.presets import load_preset
+from engine.files.presets import load_preset
+from engine.files.spec import LayerSpec, NetworkSpec, SpecError
 from engine.snapshot import StepSnapshot
-from engine.spec import LayerSpec, NetworkSpec, SpecError
 from gui.data_actions import DataActions
 from gui.drawing_view import DrawingView
 from gui.file_actions import FileActions

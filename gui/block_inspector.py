@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.cost import block_cost
-from engine.spec import ACTIVATIONS, INITS, LOSSES, MAX_UNITS, NUM_CLASSES, OUTPUT_ACTIVATIONS
+from engine.files.spec import ACTIVATIONS, INITS, LOSSES, MAX_UNITS, NUM_CLASSES, OUTPUT_ACTIVATIONS
 from gui.builder_model import OUTPUT, Arch, describe, input_width, short
 
 INNER_KINDS = ("dense", "activation", "batchnorm", "dropout")

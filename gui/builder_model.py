@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.cost import block_cost
-from engine.spec import (
+from engine.files.spec import (
     INPUT_FEATURES,
     Hyperparams,
     LayerSpec,

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.atomic_file import write_text_atomic
-from engine.spec import NetworkSpec, SpecError
+from engine.files.atomic_file import write_text_atomic
+from engine.files.spec import NetworkSpec, SpecError
 from gui.diagram_live import GRAD_LOG_RANGE, grad_colour
 from gui.network_diagram import MIME_BLOCK
 

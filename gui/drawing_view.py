@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.data import Dataset
+from engine.files.spec import NetworkSpec
 from engine.snapshot import StepSnapshot
-from engine.spec import NetworkSpec
 from gui.digit_canvas import MAX_BRUSH, MIN_BRUSH, DigitCanvas
 from gui.prediction_panel import PredictionPanel
 from gui.teach_panel import TeachPanel

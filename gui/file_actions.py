@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from engine.atomic_file import write_text_atomic
-from engine.checkpoint import ModelFileError, load_model
+from engine.files.atomic_file import write_text_atomic
+from engine.files.checkpoint import ModelFileError, load_model
 from gui.training_controller import TrainingController
 
 MODEL_FILTER = "Backprop Playground model (*.npz)"

@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.files.spec import NetworkSpec
 from engine.gradient_alerts import Alert, Fix, Thresholds, detect
 from engine.snapshot import StepSnapshot
-from engine.spec import NetworkSpec
 
 LINGER = 15  # snapshots (about half a second at 30 Hz) a card outlives its last detection
 _COLOURS = {"error": "#d9534f", "warning": "#e0a030"}

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 from superqt.utils import QSignalThrottler
 
-from engine.spec import INITS, OPTIMIZERS, SCHEDULES, Hyperparams
+from engine.files.spec import INITS, OPTIMIZERS, SCHEDULES, Hyperparams
 from gui.hyperparam_controls import (
     ChoiceSlider,
     LogSlider,

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.files.spec import NetworkSpec
 from engine.snapshot import StepSnapshot
-from engine.spec import NetworkSpec
 from gui.loss_history import DEFAULT_SMOOTHING, LossHistory
 
 RAW = (90, 140, 230, 70)  # faint: the per-step loss is noisy, the average carries the trend

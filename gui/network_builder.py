@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.cost import network_cost
-from engine.presets import load_presets
+from engine.files.presets import load_presets
+from engine.files.spec import NetworkSpec, SpecError, dense, depth
 from engine.snapshot import StepSnapshot
-from engine.spec import NetworkSpec, SpecError, dense, depth
 from gui.block_inspector import BlockInspector
 from gui.builder_commands import ArchCommand
 from gui.builder_model import (

@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.files.spec import NetworkSpec, SpecError
 from engine.inference import Predictor
 from engine.preprocess import EmptyDrawingError, to_mnist
 from engine.snapshot import StepSnapshot
-from engine.spec import NetworkSpec, SpecError
 from gui.prediction_widgets import ActivationStrips, ProbabilityBars, SeenImage
 
 #: Below this top-class probability the panel says it is unsure instead of naming a digit.

@@ -12,10 +12,10 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from engine import commands
-from engine.checkpoint import ModelFile
 from engine.data import Dataset, Splits
+from engine.files.checkpoint import ModelFile
+from engine.files.spec import NetworkSpec, validate_hyperparams
 from engine.snapshot import StepSnapshot
-from engine.spec import NetworkSpec, validate_hyperparams
 from gui.training_loop import SaveModel
 from gui.training_worker import TrainingWorker
 

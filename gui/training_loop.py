@@ -21,9 +21,9 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from engine import commands
-from engine.checkpoint import save_model
 from engine.data import Splits
-from engine.spec import NetworkSpec
+from engine.files.checkpoint import save_model
+from engine.files.spec import NetworkSpec
 from engine.trainer import Trainer
 from gui.event_pipe import EventSender
 

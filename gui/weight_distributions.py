@@ -16,9 +16,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from engine.files.spec import NetworkSpec
 from engine.gradient_alerts import diagnostic_rows
 from engine.snapshot import PERCENTILES, StepSnapshot
-from engine.spec import NetworkSpec
 
 CAPACITY = 1024  # history points per run before halving the resolution
 REDRAW_MS = 100

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.checkpoint import ModelFileError, load_model, save_model
+from engine.files.checkpoint import ModelFileError, load_model, save_model
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.inference import Predictor
-from engine.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 
 SPEC = NetworkSpec(layers=(dense(24), LayerSpec("batchnorm"), dense(12, "tanh"))).with_hyperparams(

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.cost import block_cost, layer_widths, network_cost
-from engine.spec import LayerSpec, NetworkSpec, dense
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 
 
 def test_known_mlp_totals() -> None:

@@ -24,7 +24,7 @@ from engine.data import (
     to_float,
     with_test,
 )
-from engine.paths import BUNDLED_MNIST
+from engine.files.paths import BUNDLED_MNIST
 
 
 def toy(n: int = 50, seed: int = 0) -> Dataset:

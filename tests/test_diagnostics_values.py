@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.diagnostics import SIGMOID_HIGH, SIGMOID_LOW, TANH_LIMIT
-from engine.spec import LayerSpec, NetworkSpec, dense
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 
 

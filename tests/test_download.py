@@ -18,7 +18,7 @@ from engine.download import (
     is_downloaded,
     mnist_dir,
 )
-from engine.paths import user_data_dir
+from engine.files.paths import user_data_dir
 
 
 @pytest.fixture

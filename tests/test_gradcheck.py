@@ -9,12 +9,12 @@ import pytest
 
 from engine.activations import ELU, LeakyReLU, Softmax, make_activation
 from engine.dense import Dense
+from engine.files.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
 from engine.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
 from engine.layer import Layer
 from engine.losses import MeanSquaredError, SoftmaxCrossEntropy, make_loss
 from engine.regularization import BatchNorm, Dropout
 from engine.residual import Residual
-from engine.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
 
 TOLERANCE = 1e-6
 F64 = np.float64

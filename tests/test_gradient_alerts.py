@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.files.presets import load_preset
+from engine.files.spec import MAX_DEPTH, LayerSpec, NetworkSpec, dense, depth, validate
 from engine.gradient_alerts import (
     Thresholds,
     detect,
@@ -16,9 +18,7 @@ from engine.gradient_alerts import (
     with_relu_he,
     with_residual,
 )
-from engine.presets import load_preset
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
-from engine.spec import MAX_DEPTH, LayerSpec, NetworkSpec, dense, depth, validate
 from engine.trainer import Trainer
 
 SIGMOID_NET = NetworkSpec(layers=(dense(32, "sigmoid", "normal"),) * 3)

@@ -9,10 +9,10 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
+from engine.files.presets import load_preset
+from engine.files.spec import NetworkSpec, dense
 from engine.gradient_alerts import diagnostic_rows, with_relu_he
-from engine.presets import load_preset
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
-from engine.spec import NetworkSpec, dense
 from engine.trainer import Trainer
 from gui.gradient_alerts_panel import HEALTHY_TEXT, GradientAlertsPanel
 from gui.gradient_flow import BAD_BRUSH, GradientFlow

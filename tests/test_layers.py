@@ -7,11 +7,11 @@ import pytest
 
 from engine.activations import Sigmoid, Tanh, make_activation
 from engine.dense import Dense
+from engine.files.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
 from engine.initializers import initialize
 from engine.losses import MeanSquaredError, SoftmaxCrossEntropy, make_loss
 from engine.regularization import BatchNorm, Dropout
 from engine.residual import Residual
-from engine.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
 
 RNG_SEED = 1234
 

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
+from engine.files.spec import OPTIMIZERS, Hyperparams, NetworkSpec, dense
 from engine.optimizers import make_optimizer
 from engine.parameter import Parameter
-from engine.spec import OPTIMIZERS, Hyperparams, NetworkSpec, dense
 from engine.trainer import Trainer
 
 

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from engine.presets import load_preset
+from engine.files.presets import load_preset
 from engine.snapshot import EpochRecord, StepSnapshot
 from engine.trainer import Trainer
 from gui.file_actions import rows_to_csv

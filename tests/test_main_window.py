@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 from qt_helpers import drag
 
-from engine.presets import load_preset
+from engine.files.presets import load_preset
 
 
 def latest(app):
@@ -146,7 +146,7 @@ def test_session_save_and_exports(qtbot, make_app, tmp_path, monkeypatch):
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert lines[0].startswith("step,")
     assert len(lines) == 31
-    from engine.checkpoint import load_model
+    from engine.files.checkpoint import load_model
 
     assert load_model(tmp_path / "session.npz").meta["step"] == 30
 

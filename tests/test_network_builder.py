@@ -13,9 +13,9 @@ from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton
 
 from engine.data import load_dataset
-from engine.presets import load_presets
+from engine.files.presets import load_presets
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.snapshot import StepSnapshot
-from engine.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 from gui.builder_model import OUTPUT
 from gui.diagram_live import grad_colour, weight_buckets

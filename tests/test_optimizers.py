@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from engine.clipping import clip_by_global_norm, clip_by_value, global_norm
+from engine.files.spec import OPTIMIZERS, Hyperparams
 from engine.optimizers import (
     SGD,
     Adam,
@@ -20,7 +21,6 @@ from engine.optimizers import (
 )
 from engine.parameter import Parameter
 from engine.schedules import learning_rate_at, schedule_curve
-from engine.spec import OPTIMIZERS, Hyperparams
 
 # One tiny parameter w0 = [1, -2] (float64), the same three gradients for every rule, lr = 0.1.
 W0 = (1.0, -2.0)

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import engine.percentiles as module
+from engine.files.spec import NetworkSpec, dense
 from engine.percentiles import percentiles, percentiles_of_groups
 from engine.snapshot import PERCENTILES
-from engine.spec import NetworkSpec, dense
 from engine.trainer import Trainer
 
 N = 12_000  # well above the size where radix selection takes over from partitioning

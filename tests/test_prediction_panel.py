@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from engine.data import load_dataset
+from engine.files.paths import DATA_DIR_ENV
+from engine.files.presets import load_preset
 from engine.inference import Predictor
-from engine.paths import DATA_DIR_ENV
-from engine.presets import load_preset
 from engine.trainer import Trainer
 from gui.drawing_view import DrawingView
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from engine.diagnostics import with_percentiles
-from engine.spec import LayerSpec, NetworkSpec, dense
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 from gui.event_pipe import EventSender, recv_event, send_event
 

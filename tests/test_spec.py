@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.presets import load_preset, load_presets
-from engine.spec import (
+from engine.files.presets import load_preset, load_presets
+from engine.files.spec import (
     MAX_DEPTH,
     Hyperparams,
     LayerSpec,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from engine import commands
-from engine.presets import load_preset
-from engine.spec import LayerSpec, NetworkSpec, dense
+from engine.files.presets import load_preset
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 
 

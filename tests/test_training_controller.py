@@ -4,8 +4,8 @@ import threading
 
 import pytest
 
-from engine.presets import load_preset
-from engine.spec import LayerSpec, NetworkSpec, dense
+from engine.files.presets import load_preset
+from engine.files.spec import LayerSpec, NetworkSpec, dense
 from gui.training_controller import TrainingController
 
 SMALL = NetworkSpec(layers=(dense(32), LayerSpec("dropout", rate=0.1))).with_hyperparams(

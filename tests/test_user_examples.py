@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from engine.data import DataError, Dataset, load_bundled
-from engine.paths import DATA_DIR_ENV
+from engine.files.paths import DATA_DIR_ENV
 from engine.user_examples import FILE_NAME, UserExamples
 from gui.teach_panel import TeachPanel
 

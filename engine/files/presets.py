@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.paths import PRESETS_DIR
-from engine.spec import NetworkSpec, SpecError
+from engine.files.paths import PRESETS_DIR
+from engine.files.spec import NetworkSpec, SpecError
 
 ORDER = ("healthy", "vanishing", "exploding", "overfitting", "mse-sigmoid")
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.atomic_file import atomic_writer
-from engine.spec import NetworkSpec, SpecError
+from engine.files.atomic_file import atomic_writer
+from engine.files.spec import NetworkSpec, SpecError
 
 FORMAT = "backprop-playground/model"
 VERSION = 1

@@ -8,7 +8,7 @@ from pathlib import Path
 import platformdirs
 
 #: Repository root / resources, found relative to this file so it works from any working directory.
-RESOURCES: Path = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES: Path = Path(__file__).resolve().parents[2] / "resources"
 PRESETS_DIR: Path = RESOURCES / "presets"
 BUNDLED_MNIST: Path = RESOURCES / "mnist_5k.npz"
 
