@@ -12,7 +12,7 @@ from types import ModuleType
 
 import numpy as np
 
-from engine.network import Network
+from engine.layers.network import Network
 
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9

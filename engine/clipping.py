@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from engine.parameter import Parameter
+from engine.layers.parameter import Parameter
 
 
 def global_norm(params: Iterable[Parameter]) -> float:

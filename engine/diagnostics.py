@@ -12,8 +12,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine.network import Block, Network
-from engine.parameter import Parameter
+from engine.layers.network import Block, Network
+from engine.layers.parameter import Parameter
 from engine.percentiles import percentiles_of_groups
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot, frozen
 
@@ -186,8 +186,8 @@ def with_percentiles(snapshot: StepSnapshot) -> StepSnapshot:
     if diag is None or diag.weight_percentiles is not None:
         return snapshot
     weights, grads = snapshot.weights, snapshot.gradients
-    # Parameters are named "<layer>.<...>" (engine.network); gradients exist only for parameters,
-    # while ``weights`` also holds buffers such as batch-norm running statistics.
+    # Parameters are named "<layer>.<...>" (engine.layers.network); gradients exist only for
+    # parameters, while ``weights`` also holds buffers such as batch-norm running statistics.
     names = [[key for key in grads if key.startswith(f"{layer}.")] for layer in diag.layer_names]
     wp, gp = _percentile_rows(
         [[weights[key] for key in keys] for keys in names],

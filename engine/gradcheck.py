@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.layer import Layer
-from engine.losses import Loss
+from engine.layers.base import Layer
+from engine.layers.losses import Loss
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.data import to_float
 from engine.files.spec import NetworkSpec
-from engine.network import build_network
+from engine.layers.network import build_network
 
 
 class Predictor:

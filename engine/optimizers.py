@@ -23,15 +23,15 @@ from typing import ClassVar
 import numpy as np
 
 from engine.files.spec import OPTIMIZERS, Hyperparams
-from engine.param_pack import Run, runs
-from engine.parameter import Parameter
+from engine.layers.param_pack import Run, runs
+from engine.layers.parameter import Parameter
 
 
 class _Slot:
     """All the optimiser keeps for one run of parameters (``__slots__``: fast attribute access).
 
-    A run is one parameter, or several packed back to back (engine.param_pack): the update rules
-    are element-wise, so one call over the run does the work of one per parameter.
+    A run is one parameter, or several packed back to back (engine.layers.param_pack): the update
+    rules are element-wise, so one call over the run does the work of one per parameter.
     """
 
     __slots__ = ("buf", "decay_buf", "grad", "pieces", "state", "update", "value")

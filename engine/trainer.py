@@ -28,7 +28,7 @@ from engine.diagnostics import (
 from engine.files.checkpoint import ModelFile, check_weights
 from engine.files.spec import Hyperparams, NetworkSpec, validate, validate_hyperparams
 from engine.history import History
-from engine.network import Network, build_network
+from engine.layers.network import Network, build_network
 from engine.optimizers import (
     Optimizer,
     make_optimizer,

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from engine.cost import block_cost
 from engine.files.spec import (
     INPUT_FEATURES,
     Hyperparams,
@@ -22,6 +21,7 @@ from engine.files.spec import (
     layer_errors,
     validate,
 )
+from engine.layers.cost import block_cost
 
 #: Selection value meaning "the output layer" (layers are selected by their 0-based index).
 OUTPUT = -1

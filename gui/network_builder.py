@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.cost import network_cost
 from engine.files.presets import load_presets
 from engine.files.spec import NetworkSpec, SpecError, dense, depth
+from engine.layers.cost import network_cost
 from engine.snapshot import StepSnapshot
 from gui.block_inspector import BlockInspector
 from gui.builder_commands import ArchCommand

@@ -24,8 +24,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsView, QWidget
 
-from engine.cost import block_cost
 from engine.files.spec import INPUT_FEATURES, NUM_CLASSES
+from engine.layers.cost import block_cost
 from engine.snapshot import Diagnostics, StepSnapshot
 from gui.builder_items import CARD_GAP, CARD_H, COL_W, LANE_H, LANE_TOP, BlockItem
 from gui.builder_model import OUTPUT, Arch, describe

@@ -1,4 +1,4 @@
-"""Parameter and multiply-add counts of engine.cost against hand-computed networks."""
+"""Parameter and multiply-add counts of engine.layers.cost against hand-computed networks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from itertools import pairwise
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.cost import block_cost, layer_widths, network_cost
 from engine.files.spec import LayerSpec, NetworkSpec, dense
+from engine.layers.cost import block_cost, layer_widths, network_cost
 
 
 def test_known_mlp_totals() -> None:

@@ -7,14 +7,14 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from engine.activations import ELU, LeakyReLU, Softmax, make_activation
-from engine.dense import Dense
 from engine.files.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
 from engine.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
-from engine.layer import Layer
-from engine.losses import MeanSquaredError, SoftmaxCrossEntropy, make_loss
-from engine.regularization import BatchNorm, Dropout
-from engine.residual import Residual
+from engine.layers.activations import ELU, LeakyReLU, Softmax, make_activation
+from engine.layers.base import Layer
+from engine.layers.dense import Dense
+from engine.layers.losses import MeanSquaredError, SoftmaxCrossEntropy, make_loss
+from engine.layers.regularization import BatchNorm, Dropout
+from engine.layers.residual import Residual
 
 TOLERANCE = 1e-6
 F64 = np.float64

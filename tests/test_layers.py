@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.activations import Sigmoid, Tanh, make_activation
-from engine.dense import Dense
 from engine.files.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
-from engine.initializers import initialize
-from engine.losses import MeanSquaredError, SoftmaxCrossEntropy, make_loss
-from engine.regularization import BatchNorm, Dropout
-from engine.residual import Residual
+from engine.layers.activations import Sigmoid, Tanh, make_activation
+from engine.layers.dense import Dense
+from engine.layers.initializers import initialize
+from engine.layers.losses import MeanSquaredError, SoftmaxCrossEntropy, make_loss
+from engine.layers.regularization import BatchNorm, Dropout
+from engine.layers.residual import Residual
 
 RNG_SEED = 1234
 

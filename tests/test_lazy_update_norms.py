@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from engine.files.spec import OPTIMIZERS, Hyperparams, NetworkSpec, dense
+from engine.layers.parameter import Parameter
 from engine.optimizers import make_optimizer
-from engine.parameter import Parameter
 from engine.trainer import Trainer
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from engine.clipping import clip_by_global_norm, clip_by_value, global_norm
 from engine.files.spec import OPTIMIZERS, Hyperparams
+from engine.layers.parameter import Parameter
 from engine.optimizers import (
     SGD,
     Adam,
@@ -19,7 +20,6 @@ from engine.optimizers import (
     make_optimizer,
     update_optimizer,
 )
-from engine.parameter import Parameter
 from engine.schedules import learning_rate_at, schedule_curve
 
 # One tiny parameter w0 = [1, -2] (float64), the same three gradients for every rule, lr = 0.1.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.layer import Layer, fit_buffer
+from engine.layers.base import Layer, fit_buffer
 
 
 class _Activation(Layer):

@@ -12,15 +12,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.activations import make_activation
-from engine.dense import Dense
 from engine.files.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec, validate
-from engine.layer import Layer
-from engine.losses import Loss, make_loss
-from engine.param_pack import pack
-from engine.parameter import Parameter
-from engine.regularization import BatchNorm, Dropout
-from engine.residual import Residual
+from engine.layers.activations import make_activation
+from engine.layers.base import Layer
+from engine.layers.dense import Dense
+from engine.layers.losses import Loss, make_loss
+from engine.layers.param_pack import pack
+from engine.layers.parameter import Parameter
+from engine.layers.regularization import BatchNorm, Dropout
+from engine.layers.residual import Residual
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.layer import Layer, fit_buffer
-from engine.parameter import Parameter
+from engine.layers.base import Layer, fit_buffer
+from engine.layers.parameter import Parameter
 
 
 class Dropout(Layer):

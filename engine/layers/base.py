@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.parameter import Parameter
+from engine.layers.parameter import Parameter
 
 
 def fit_buffer(buf: np.ndarray | None, like: np.ndarray) -> np.ndarray:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.activations import make_activation
 from engine.files.spec import LOSSES, OUTPUT_ACTIVATIONS
-from engine.layer import Layer
+from engine.layers.activations import make_activation
+from engine.layers.base import Layer
 
 
 class Loss:

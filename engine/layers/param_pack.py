@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.parameter import Parameter
+from engine.layers.parameter import Parameter
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.layer import Layer
-from engine.parameter import Parameter
+from engine.layers.base import Layer
+from engine.layers.parameter import Parameter
 
 
 class Residual(Layer):

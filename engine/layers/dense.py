@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.initializers import initialize
-from engine.layer import Layer
-from engine.parameter import Parameter
+from engine.layers.base import Layer
+from engine.layers.initializers import initialize
+from engine.layers.parameter import Parameter
 
 
 class Dense(Layer):
