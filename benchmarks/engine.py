@@ -63,7 +63,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 
 from engine import commands  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
-from engine.diagnostics import with_percentiles  # noqa: E402
+from engine.diagnostics.layer_health import with_percentiles  # noqa: E402
 from engine.files.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 from gui.event_pipe import EventSender, recv_event, send_event  # noqa: E402
@@ -244,7 +244,7 @@ def seconds_after_a_step(
 
 def side_costs(trainer: Trainer, calls: int) -> dict[str, float]:
     """Seconds per call of the per-step norms, the diagnostics and the epoch-end evaluation."""
-    from engine.diagnostics import diag_blocks, grad_sumsq
+    from engine.diagnostics.layer_health import diag_blocks, grad_sumsq
 
     blocks = diag_blocks(trainer.network)
     out = np.zeros(len(blocks))

@@ -18,7 +18,7 @@ from engine import commands
 from engine.augment import augment_batch_float
 from engine.clipping import clip_by_global_norm, clip_by_value
 from engine.data import IMAGE_SHAPE, Dataset, Splits, stratified_subset, to_float
-from engine.diagnostics import (
+from engine.diagnostics.layer_health import (
     diag_blocks,
     first_nonfinite_grad,
     first_nonfinite_output,

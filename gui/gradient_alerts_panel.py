@@ -1,6 +1,6 @@
 """Gradient-health alerts in plain words, each with one-click fixes.
 
-The logic lives in :mod:`engine.gradient_alerts`; this panel shows one card per kind of alert
+The logic lives in :mod:`engine.diagnostics.alerts`; this panel shows one card per kind of alert
 (exploding, vanishing, dead ReLU, saturation) and turns a click on a fix into a request:
 ``spec_fix_requested(NetworkSpec)`` for a change of the network, or
 ``hyperparams_fix_requested(dict)`` with the Hyperparams fields to change. A card stays up for a
@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.diagnostics.alerts import Alert, Fix, Thresholds, detect
 from engine.files.spec import NetworkSpec
-from engine.gradient_alerts import Alert, Fix, Thresholds, detect
 from engine.snapshot import StepSnapshot
 
 LINGER = 15  # snapshots (about half a second at 30 Hz) a card outlives its last detection

@@ -15,8 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from engine.diagnostics.alerts import diagnostic_rows
 from engine.files.spec import NetworkSpec
-from engine.gradient_alerts import diagnostic_rows
 from engine.snapshot import Diagnostics, StepSnapshot
 
 UPDATE_RATIO_REFERENCE = -3.0  # log10(‖Δw‖/‖w‖) ≈ -3: Karpathy's rule of thumb for a healthy step

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import commands
 from engine.data import Splits
-from engine.diagnostics import with_percentiles
+from engine.diagnostics.layer_health import with_percentiles
 from engine.files.spec import NetworkSpec
 from gui.event_pipe import recv_event
 from gui.training_loop import Ack, run_training_process

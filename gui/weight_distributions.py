@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from engine.diagnostics.alerts import diagnostic_rows
 from engine.files.spec import NetworkSpec
-from engine.gradient_alerts import diagnostic_rows
 from engine.snapshot import PERCENTILES, StepSnapshot
 
 CAPACITY = 1024  # history points per run before halving the resolution
@@ -104,7 +104,7 @@ class WeightDistributions(QWidget):
     def set_snapshot(self, snapshot: StepSnapshot) -> None:
         diag = snapshot.diagnostics
         if diag is None or diag.weight_percentiles is None:
-            return  # percentiles not computed (see engine.diagnostics.with_percentiles)
+            return  # percentiles not computed (see layer_health.with_percentiles)
         if diag.layer_names != self._names:
             self._allocate(diag.layer_names)
         if self._shown() and self._steps[self._shown() - 1] >= snapshot.step:

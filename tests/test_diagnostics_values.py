@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from engine.diagnostics import SIGMOID_HIGH, SIGMOID_LOW, TANH_LIMIT
+from engine.diagnostics.layer_health import SIGMOID_HIGH, SIGMOID_LOW, TANH_LIMIT
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 

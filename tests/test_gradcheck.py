@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from engine.diagnostics.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
 from engine.files.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
-from engine.gradcheck import check_layer, check_loss, numerical_gradient, relative_error
 from engine.layers.activations import ELU, LeakyReLU, Softmax, make_activation
 from engine.layers.base import Layer
 from engine.layers.dense import Dense

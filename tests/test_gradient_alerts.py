@@ -7,9 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.files.presets import load_preset
-from engine.files.spec import MAX_DEPTH, LayerSpec, NetworkSpec, dense, depth, validate
-from engine.gradient_alerts import (
+from engine.diagnostics.alerts import (
     Thresholds,
     detect,
     detect_from,
@@ -18,6 +16,8 @@ from engine.gradient_alerts import (
     with_relu_he,
     with_residual,
 )
+from engine.files.presets import load_preset
+from engine.files.spec import MAX_DEPTH, LayerSpec, NetworkSpec, dense, depth, validate
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
 from engine.trainer import Trainer
 

@@ -9,9 +9,9 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
+from engine.diagnostics.alerts import diagnostic_rows, with_relu_he
 from engine.files.presets import load_preset
 from engine.files.spec import NetworkSpec, dense
-from engine.gradient_alerts import diagnostic_rows, with_relu_he
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
 from engine.trainer import Trainer
 from gui.gradient_alerts_panel import HEALTHY_TEXT, GradientAlertsPanel

@@ -1,4 +1,4 @@
-"""engine.percentiles must equal np.percentile bit for bit, whatever the values look like."""
+"""engine.diagnostics.percentiles equals np.percentile bit for bit, whatever the values."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import engine.percentiles as module
+import engine.diagnostics.percentiles as module
+from engine.diagnostics.percentiles import percentiles, percentiles_of_groups
 from engine.files.spec import NetworkSpec, dense
-from engine.percentiles import percentiles, percentiles_of_groups
 from engine.snapshot import PERCENTILES
 from engine.trainer import Trainer
 

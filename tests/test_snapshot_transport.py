@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from engine.diagnostics import with_percentiles
+from engine.diagnostics.layer_health import with_percentiles
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.trainer import Trainer
 from gui.event_pipe import EventSender, recv_event, send_event

@@ -12,9 +12,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from engine.diagnostics.percentiles import percentiles_of_groups
 from engine.layers.network import Block, Network
 from engine.layers.parameter import Parameter
-from engine.percentiles import percentiles_of_groups
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot, frozen
 
 RELU_FAMILY = ("relu", "leaky_relu", "elu")
@@ -169,7 +169,7 @@ def _percentile_rows(
         empty = frozen(np.empty((0, len(PERCENTILES))))
         return empty, empty
     # All layers in one radix selection: np.percentile per array took ~20% of training time at
-    # 30 snapshots a second (see engine.percentiles).
+    # 30 snapshots a second (see engine.diagnostics.percentiles).
     both = percentiles_of_groups([*weights, *grads], PERCENTILES)
     return frozen(both[:n]), frozen(both[n:])
 
