@@ -99,7 +99,7 @@ def _progress(done: int, total: int, text: str) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from engine.data import load_dataset
+    from engine.data.sources import load_dataset
     from engine.files.checkpoint import save_model
     from engine.trainer import Trainer
 
@@ -148,9 +148,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from engine.data.preprocess import to_mnist
     from engine.files.checkpoint import load_model
     from engine.inference import Predictor
-    from engine.preprocess import to_mnist
     from gui.image_io import load_gray
 
     model = load_model(args.model)
@@ -197,11 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return launch_app()
     handlers = {"train": cmd_train, "predict": cmd_predict, "presets": cmd_presets}
-    from engine.data import DataError
+    from engine.data.datasets import DataError
+    from engine.data.idx import IdxError
+    from engine.data.preprocess import EmptyDrawingError
     from engine.files.checkpoint import ModelFileError
     from engine.files.spec import SpecError
-    from engine.idx import IdxError
-    from engine.preprocess import EmptyDrawingError
     from gui.image_io import ImageLoadError
 
     bad_input = (

@@ -46,7 +46,7 @@ def real_snapshots(spec: NetworkSpec, count: int) -> list[StepSnapshot] | None:
     try:
         from threadpoolctl import threadpool_limits
 
-        from engine.data import load_dataset
+        from engine.data.sources import load_dataset
         from engine.trainer import Trainer
     except ImportError as exc:
         print(f"(engine trainer not importable: {exc}; using synthetic snapshots)")

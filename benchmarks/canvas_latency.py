@@ -38,7 +38,8 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QPointF, Qt, QTimer, Sig
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from engine.data import Splits, load_dataset  # noqa: E402
+from engine.data.datasets import Splits  # noqa: E402
+from engine.data.sources import load_dataset  # noqa: E402
 from engine.files.presets import load_preset  # noqa: E402
 from engine.files.spec import NetworkSpec  # noqa: E402
 from engine.snapshot import StepSnapshot  # noqa: E402

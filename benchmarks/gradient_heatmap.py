@@ -33,7 +33,7 @@ from gui_timing import lateness_probe  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QEvent, QObject, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from engine.data import load_dataset  # noqa: E402
+from engine.data.sources import load_dataset  # noqa: E402
 from engine.files.spec import NetworkSpec, dense  # noqa: E402
 from engine.snapshot import StepSnapshot  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402

@@ -28,7 +28,7 @@ from gui_timing import lateness_probe  # noqa: E402
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from engine.data import load_dataset  # noqa: E402
+from engine.data.sources import load_dataset  # noqa: E402
 from engine.files.presets import load_preset  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 from gui.app import build_app  # noqa: E402
@@ -51,7 +51,7 @@ def gui_run(spec, splits, seconds: float) -> tuple[np.ndarray, float, int]:
     app = build_app(settings=settings, spec=spec, splits=splits)
     app.window.resize(1600, 1000)
     app.window.show()
-    from engine.data import load_bundled
+    from engine.data.datasets import load_bundled
 
     digit = load_bundled().images[1503]
     app.drawing.canvas.set_image(np.kron(digit, np.ones((10, 10), dtype=np.uint8)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.data import Dataset, Splits
+from engine.data.datasets import Dataset, Splits
 from engine.files.checkpoint import ModelFile
 from engine.files.spec import NetworkSpec
 

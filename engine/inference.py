@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from engine.data import to_float
+from engine.data.datasets import to_float
 from engine.files.spec import NetworkSpec
 from engine.layers.network import build_network
 

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from engine import commands
-from engine.augment import augment_batch_float
 from engine.clipping import clip_by_global_norm, clip_by_value
-from engine.data import IMAGE_SHAPE, Dataset, Splits, stratified_subset, to_float
+from engine.data.augment import augment_batch_float
+from engine.data.datasets import IMAGE_SHAPE, Dataset, Splits, stratified_subset, to_float
 from engine.diagnostics.layer_health import (
     diag_blocks,
     first_nonfinite_grad,

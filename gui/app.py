@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from engine.data import Splits, load_dataset
+from engine.data.datasets import Splits
+from engine.data.sources import load_dataset
 from engine.files.presets import load_preset
 from engine.files.spec import LayerSpec, NetworkSpec, SpecError
 from engine.snapshot import StepSnapshot

@@ -12,8 +12,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from engine.data import DataError, load_dataset
-from engine.download import DownloadCancelled, DownloadError, download_mnist
+from engine.data.datasets import DataError
+from engine.data.download import DownloadCancelled, DownloadError, download_mnist
+from engine.data.sources import load_dataset
 from gui.status_bar import TrainingStatusBar
 from gui.training_controller import TrainingController
 

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data import Dataset
+from engine.data.datasets import Dataset
 from engine.files.spec import NetworkSpec
 from engine.snapshot import StepSnapshot
 from gui.digit_canvas import MAX_BRUSH, MIN_BRUSH, DigitCanvas
@@ -37,7 +37,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 class DrawingView(QWidget):
     """Canvas + tools | prediction (stacked when the dock is tall), "Teach it" across the bottom."""
 
-    examples_changed = Signal(object)  # engine.data.Dataset of the taught digits
+    examples_changed = Signal(object)  # engine.data.datasets.Dataset of the taught digits
 
     def __init__(self, parent: QWidget | None = None, examples_dir: str | Path | None = None):
         super().__init__(parent)

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.data.preprocess import EmptyDrawingError, to_mnist
 from engine.files.spec import NetworkSpec, SpecError
 from engine.inference import Predictor
-from engine.preprocess import EmptyDrawingError, to_mnist
 from engine.snapshot import StepSnapshot
 from gui.prediction_widgets import ActivationStrips, ProbabilityBars, SeenImage
 

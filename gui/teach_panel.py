@@ -2,7 +2,7 @@
 
 The panel shows the taught digits as thumbnails (removable) and emits ``examples_changed(Dataset)``
 after every change so the main window can hand the set to the trainer. Storage is
-:class:`engine.user_examples.UserExamples` (an .npz in the user data directory).
+:class:`engine.data.user_examples.UserExamples` (an .npz in the user data directory).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data import DataError, Dataset
-from engine.user_examples import UserExamples
+from engine.data.datasets import DataError, Dataset
+from engine.data.user_examples import UserExamples
 from gui.image_io import gray_to_qimage
 
 THUMBNAIL = 36  # px: 28×28 shown ~1.3× so strokes stay visible in a short list
@@ -52,7 +52,7 @@ class _ExampleList(QListWidget):
 class TeachPanel(QWidget):
     """Ten "it's a N" buttons for the current drawing, and the list of taught digits."""
 
-    examples_changed = Signal(object)  # engine.data.Dataset of every taught digit
+    examples_changed = Signal(object)  # engine.data.datasets.Dataset of every taught digit
 
     def __init__(self, parent: QWidget | None = None, directory: str | Path | None = None) -> None:
         super().__init__(parent)

@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from engine import commands
-from engine.data import Splits
+from engine.data.datasets import Splits
 from engine.files.checkpoint import save_model
 from engine.files.spec import NetworkSpec
 from engine.trainer import Trainer

@@ -15,7 +15,7 @@ import multiprocessing as mp
 from PySide6.QtCore import QObject, Signal, Slot
 
 from engine import commands
-from engine.data import Splits
+from engine.data.datasets import Splits
 from engine.diagnostics.layer_health import with_percentiles
 from engine.files.spec import NetworkSpec
 from gui.event_pipe import recv_event

@@ -3,7 +3,7 @@
 import pytest
 from PySide6.QtCore import QSettings
 
-from engine.data import load_dataset
+from engine.data.sources import load_dataset
 
 
 @pytest.fixture(scope="session")

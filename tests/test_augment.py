@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from engine.augment import CHUNK, augment, augment_batch_float, random_affine, warp
-from engine.data import load_bundled, to_float
-from engine.preprocess import centre_of_mass
+from engine.data.augment import CHUNK, augment, augment_batch_float, random_affine, warp
+from engine.data.datasets import load_bundled, to_float
+from engine.data.preprocess import centre_of_mass
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import main
-from engine.data import load_bundled
+from engine.data.datasets import load_bundled
 from gui.image_io import gray_to_qimage
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,17 +13,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.data import (
+from engine.data.datasets import (
     DataError,
     Dataset,
     load_bundled,
-    load_dataset,
     load_npz,
     split,
     stratified_subset,
     to_float,
     with_test,
 )
+from engine.data.sources import load_dataset
 from engine.files.paths import BUNDLED_MNIST
 
 

@@ -9,7 +9,7 @@ import pytest
 from http_files import FileServer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from engine.data import load_bundled
+from engine.data.datasets import load_bundled
 
 NAMES = {
     "train-images-idx3-ubyte.gz": ("images", slice(0, 5000, 10)),

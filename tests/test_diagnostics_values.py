@@ -10,7 +10,7 @@ from engine.trainer import Trainer
 
 @pytest.fixture(scope="module")
 def trained():
-    from engine.data import load_dataset
+    from engine.data.sources import load_dataset
 
     spec = NetworkSpec(
         layers=(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from http_files import FileServer
 
-from engine.download import (
+from engine.data.download import (
     DownloadCancelled,
     DownloadError,
     download_mnist,

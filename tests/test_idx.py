@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from engine.data import DataError
-from engine.idx import IdxError, load_idx_folder, parse_idx, read_idx
+from engine.data.datasets import DataError
+from engine.data.idx import IdxError, load_idx_folder, parse_idx, read_idx
 
 
 def idx_bytes(array: np.ndarray, type_code: int = 0x08) -> bytes:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QPushButton
 
-from engine.data import load_dataset
+from engine.data.sources import load_dataset
 from engine.files.presets import load_presets
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.snapshot import StepSnapshot

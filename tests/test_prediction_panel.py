@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from engine.data import load_dataset
+from engine.data.sources import load_dataset
 from engine.files.paths import DATA_DIR_ENV
 from engine.files.presets import load_preset
 from engine.inference import Predictor

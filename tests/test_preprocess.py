@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.data import load_bundled
-from engine.preprocess import EmptyDrawingError, centre_of_mass, ink_map, to_mnist
+from engine.data.datasets import load_bundled
+from engine.data.preprocess import EmptyDrawingError, centre_of_mass, ink_map, to_mnist
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.data import DataError, Dataset, load_bundled
+from engine.data.datasets import DataError, Dataset, load_bundled
+from engine.data.user_examples import FILE_NAME, UserExamples
 from engine.files.paths import DATA_DIR_ENV
-from engine.user_examples import FILE_NAME, UserExamples
 from gui.teach_panel import TeachPanel
 
 

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from engine.data import load_bundled  # noqa: E402
+from engine.data.datasets import load_bundled  # noqa: E402
 from engine.files.presets import load_preset  # noqa: E402
 from gui.app import build_app  # noqa: E402
 

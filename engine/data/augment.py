@@ -177,7 +177,7 @@ def augment_batch_float(
     [0, 1], written into ``out`` when given (float32, or float64 for a float64 network). ``noise``
     is the standard deviation of Gaussian noise in units of full intensity (0.1 = a tenth of
     white). Deterministic for a seeded ``rng``; with every magnitude 0 the result equals
-    :func:`engine.data.to_float` exactly. Costs about as much as a training step of a
+    :func:`engine.data.datasets.to_float` exactly. Costs about as much as a training step of a
     784-128-64-10 MLP (see the module docstring).
     """
     if noise < 0:

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from engine.data import DataError, Dataset
+from engine.data.datasets import DataError, Dataset
 
 GZIP_MAGIC = b"\x1f\x8b"
 UBYTE = 0x08

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.data import IMAGE_SHAPE, NUM_CLASSES, DataError, Dataset, load_npz
+from engine.data.datasets import IMAGE_SHAPE, NUM_CLASSES, DataError, Dataset, load_npz
 from engine.files.checkpoint import write_npz_atomic
 from engine.files.paths import user_data_dir
 
@@ -27,8 +27,8 @@ def default_directory() -> Path:
 class UserExamples:
     """The taught digits, loaded from ``directory`` (default ``user_data_dir()/"taught"``).
 
-    Raises :class:`engine.data.DataError` when an existing file cannot be read; the file is then
-    left untouched so nothing the user taught is overwritten by mistake.
+    Raises :class:`~engine.data.datasets.DataError` when an existing file cannot be read; the file
+    is then left untouched so nothing the user taught is overwritten by mistake.
     """
 
     def __init__(self, directory: str | Path | None = None) -> None:

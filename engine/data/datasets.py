@@ -231,24 +231,3 @@ def to_float(images: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
             f"out must be float32 or float64 of shape {flat.shape}, got {out.dtype} {out.shape}"
         )
     return np.divide(flat, out.dtype.type(255.0), out=out)
-
-
-def load_dataset(source: str | Path | None = None, *, seed: int = 0) -> Splits:
-    """Splits from ``None``/``"bundled"`` (the 5,000 bundled digits), a folder of IDX files
-    (MNIST, Fashion-MNIST, EMNIST digits; its own test set is kept) or an ``.npz`` file."""
-    if source is None or (isinstance(source, str) and source.lower() == "bundled"):
-        return split(load_bundled(), seed=seed)
-    path = Path(source).expanduser()
-    if path.is_dir():
-        # Imported here because engine.idx builds Datasets and so imports this module.
-        from engine.idx import load_idx_folder
-
-        train_pool, test = load_idx_folder(path)
-        return with_test(train_pool, test, seed=seed)
-    if not path.exists():
-        raise DataError(f"No such file or folder: {path}")
-    if path.suffix.lower() == ".npz":
-        return split(load_npz(path), seed=seed)
-    raise DataError(
-        f"{path}: expected 'bundled', a folder of IDX files (e.g. MNIST .gz files) or an .npz file"
-    )
