@@ -101,7 +101,7 @@ def _progress(done: int, total: int, text: str) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     from engine.data.sources import load_dataset
     from engine.files.checkpoint import save_model
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     spec = _spec_from_args(args)
     splits = load_dataset(args.data)

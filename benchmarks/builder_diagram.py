@@ -47,7 +47,7 @@ def real_snapshots(spec: NetworkSpec, count: int) -> list[StepSnapshot] | None:
         from threadpoolctl import threadpool_limits
 
         from engine.data.sources import load_dataset
-        from engine.trainer import Trainer
+        from engine.training.trainer import Trainer
     except ImportError as exc:
         print(f"(engine trainer not importable: {exc}; using synthetic snapshots)")
         return None

@@ -43,7 +43,7 @@ from engine.data.sources import load_dataset  # noqa: E402
 from engine.files.presets import load_preset  # noqa: E402
 from engine.files.spec import NetworkSpec  # noqa: E402
 from engine.snapshot import StepSnapshot  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 from gui.drawing_view import DrawingView  # noqa: E402
 from gui.training_controller import TrainingController  # noqa: E402
 

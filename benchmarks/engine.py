@@ -61,11 +61,11 @@ from engine_references import (  # noqa: E402
 )
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from engine import commands  # noqa: E402
 from engine.data.sources import load_dataset  # noqa: E402
 from engine.diagnostics.layer_health import with_percentiles  # noqa: E402
 from engine.files.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.training import commands  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 from gui.event_pipe import EventSender, recv_event, send_event  # noqa: E402
 from gui.training_loop import SNAPSHOT_INTERVAL, TrainingLoop  # noqa: E402
 

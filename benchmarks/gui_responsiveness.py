@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.data.sources import load_dataset  # noqa: E402
 from engine.files.presets import load_preset  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 from gui.app import build_app  # noqa: E402
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from engine import commands
 from engine.data.datasets import Dataset, Splits
 from engine.files.checkpoint import ModelFile
 from engine.files.spec import NetworkSpec, validate_hyperparams
 from engine.snapshot import StepSnapshot
+from engine.training import commands
 from gui.training_loop import SaveModel
 from gui.training_worker import TrainingWorker
 

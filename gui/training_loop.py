@@ -6,7 +6,7 @@ on a thread, painting at 20-30 frames a second cut training to ~30% of its headl
 the GUI timer late by 200 ms (measured on these 2 cores). In a process both run at full speed.
 
 Protocol (multiprocessing connections, one per direction):
-- parent -> child: the frozen commands of engine.commands, plus SaveModel and Ack;
+- parent -> child: the frozen commands of engine.training.commands, plus SaveModel and Ack;
 - child -> parent: ("snapshot", StepSnapshot), ("failed", str), ("saved", str), ("stopped", None),
   sent in order by a gui.event_pipe.EventSender thread (arrays out of band).
 """
@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from engine import commands
 from engine.data.datasets import Splits
 from engine.files.checkpoint import save_model
 from engine.files.spec import NetworkSpec
-from engine.trainer import Trainer
+from engine.training import commands
+from engine.training.trainer import Trainer
 from gui.event_pipe import EventSender
 
 SNAPSHOT_INTERVAL = 1 / 24  # seconds: at most 24 snapshots a second (film rate) reach the GUI

@@ -14,10 +14,10 @@ import multiprocessing as mp
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from engine import commands
 from engine.data.datasets import Splits
 from engine.diagnostics.layer_health import with_percentiles
 from engine.files.spec import NetworkSpec
+from engine.training import commands
 from gui.event_pipe import recv_event
 from gui.training_loop import Ack, run_training_process
 

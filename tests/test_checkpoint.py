@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from engine.files.checkpoint import ModelFileError, load_model, save_model
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.inference import Predictor
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 SPEC = NetworkSpec(layers=(dense(24), LayerSpec("batchnorm"), dense(12, "tanh"))).with_hyperparams(
     optimizer="adam", learning_rate=0.01

@@ -5,7 +5,7 @@ import pytest
 
 from engine.diagnostics.layer_health import SIGMOID_HIGH, SIGMOID_LOW, TANH_LIMIT
 from engine.files.spec import LayerSpec, NetworkSpec, dense
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

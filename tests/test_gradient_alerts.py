@@ -19,7 +19,7 @@ from engine.diagnostics.alerts import (
 from engine.files.presets import load_preset
 from engine.files.spec import MAX_DEPTH, LayerSpec, NetworkSpec, dense, depth, validate
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 SIGMOID_NET = NetworkSpec(layers=(dense(32, "sigmoid", "normal"),) * 3)
 NAMES = ("dense1", "dense2", "dense3", "output")

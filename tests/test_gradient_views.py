@@ -13,7 +13,7 @@ from engine.diagnostics.alerts import diagnostic_rows, with_relu_he
 from engine.files.presets import load_preset
 from engine.files.spec import NetworkSpec, dense
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 from gui.gradient_alerts_panel import HEALTHY_TEXT, GradientAlertsPanel
 from gui.gradient_flow import BAD_BRUSH, GradientFlow
 from gui.gradient_heatmap import GRAD_LEVELS, GradientHeatmap

@@ -20,7 +20,7 @@ from qt_helpers import drag, handle_centre
 
 from engine.files.presets import load_preset
 from engine.files.spec import INITS, Hyperparams
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 from gui.hyperparam_controls import one_two_five, round_sig
 from gui.hyperparam_panel import THROTTLE_MS, HyperparamPanel
 

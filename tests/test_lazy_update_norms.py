@@ -7,8 +7,8 @@ import pytest
 
 from engine.files.spec import OPTIMIZERS, Hyperparams, NetworkSpec, dense
 from engine.layers.parameter import Parameter
-from engine.optimizers import make_optimizer
-from engine.trainer import Trainer
+from engine.training.optimizers import make_optimizer
+from engine.training.trainer import Trainer
 
 
 def _params(seed: int) -> list[Parameter]:

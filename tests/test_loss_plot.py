@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage
 
 from engine.files.presets import load_preset
 from engine.snapshot import EpochRecord, StepSnapshot
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 from gui.file_actions import rows_to_csv
 from gui.loss_history import ROW_KEYS, LossHistory
 from gui.loss_plot import LossPlot, lr_ticks

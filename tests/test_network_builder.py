@@ -16,7 +16,7 @@ from engine.data.sources import load_dataset
 from engine.files.presets import load_presets
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.snapshot import StepSnapshot
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 from gui.builder_model import OUTPUT
 from gui.diagram_live import grad_colour, weight_buckets
 from gui.network_builder import NetworkBuilder

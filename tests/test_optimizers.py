@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from engine.clipping import clip_by_global_norm, clip_by_value, global_norm
 from engine.files.spec import OPTIMIZERS, Hyperparams
 from engine.layers.parameter import Parameter
-from engine.optimizers import (
+from engine.training.clipping import clip_by_global_norm, clip_by_value, global_norm
+from engine.training.optimizers import (
     SGD,
     Adam,
     Momentum,
@@ -20,7 +20,7 @@ from engine.optimizers import (
     make_optimizer,
     update_optimizer,
 )
-from engine.schedules import learning_rate_at, schedule_curve
+from engine.training.schedules import learning_rate_at, schedule_curve
 
 # One tiny parameter w0 = [1, -2] (float64), the same three gradients for every rule, lr = 0.1.
 W0 = (1.0, -2.0)

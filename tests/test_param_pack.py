@@ -5,7 +5,7 @@ import pytest
 
 from engine.layers.param_pack import pack, runs
 from engine.layers.parameter import Parameter
-from engine.optimizers import OPTIMIZER_CLASSES
+from engine.training.optimizers import OPTIMIZER_CLASSES
 
 SHAPES = ((6, 4), (4,), (4, 3), (3,), (3, 2), (2,))  # W1, b1, W2, b2, W3, b3
 

@@ -11,7 +11,7 @@ import engine.diagnostics.percentiles as module
 from engine.diagnostics.percentiles import percentiles, percentiles_of_groups
 from engine.files.spec import NetworkSpec, dense
 from engine.snapshot import PERCENTILES
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 N = 12_000  # well above the size where radix selection takes over from partitioning
 

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from engine import commands
 from engine.files.presets import load_preset
 from engine.files.spec import LayerSpec, NetworkSpec, dense
-from engine.trainer import Trainer
+from engine.training import commands
+from engine.training.trainer import Trainer
 
 
 def small(**hp):

@@ -1,8 +1,8 @@
 """The training process's loop, driven directly: commands between steps, pacing of snapshots."""
 
-from engine import commands
 from engine.files.spec import NetworkSpec, dense
-from engine.trainer import Trainer
+from engine.training import commands
+from engine.training.trainer import Trainer
 from gui.training_loop import COMMAND_INTERVAL, SNAPSHOT_INTERVAL, Ack, TrainingLoop
 
 

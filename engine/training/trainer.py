@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from engine import commands
-from engine.clipping import clip_by_global_norm, clip_by_value
 from engine.data.augment import augment_batch_float
 from engine.data.datasets import IMAGE_SHAPE, Dataset, Splits, stratified_subset, to_float
 from engine.diagnostics.layer_health import (
@@ -27,15 +25,17 @@ from engine.diagnostics.layer_health import (
 )
 from engine.files.checkpoint import ModelFile, check_weights
 from engine.files.spec import Hyperparams, NetworkSpec, validate, validate_hyperparams
-from engine.history import History
 from engine.layers.network import Network, build_network
-from engine.optimizers import (
+from engine.snapshot import Diagnostics, EpochRecord, StepSnapshot, frozen
+from engine.training import commands
+from engine.training.clipping import clip_by_global_norm, clip_by_value
+from engine.training.history import History
+from engine.training.optimizers import (
     Optimizer,
     make_optimizer,
     update_optimizer,
 )
-from engine.schedules import learning_rate_at
-from engine.snapshot import Diagnostics, EpochRecord, StepSnapshot, frozen
+from engine.training.schedules import learning_rate_at
 
 # Samples per forward pass when evaluating. 256 rather than 1000: a 1000-row chunk allocates (and
 # faults in) megabytes of fresh buffers in every layer each time; epoch-end evaluation of the

@@ -1,4 +1,4 @@
-"""Parameter update rules: SGD, momentum, Nesterov, RMSProp, Adam (clipping: engine.clipping).
+"""Parameter update rules: SGD, momentum, Nesterov, RMSProp, Adam (clipping lives in clipping.py).
 
 An optimiser owns all of its state (velocities, moment estimates, step count), preallocated per
 parameter at construction, so a training step allocates nothing: every rule is a handful of in-place
