@@ -45,7 +45,7 @@ from engine.files.spec import NetworkSpec  # noqa: E402
 from engine.snapshot import StepSnapshot  # noqa: E402
 from engine.training.trainer import Trainer  # noqa: E402
 from gui.drawing_view import DrawingView  # noqa: E402
-from gui.training_controller import TrainingController  # noqa: E402
+from gui.training.controller import TrainingController  # noqa: E402
 
 MOVES_PER_STROKE = 40
 

@@ -12,7 +12,7 @@ one thread each (two BLAS threads on two shared cores are fragile, see DESIGN.md
   second of training, the rate at which the app's snapshots ask for it: the engine with
   "diagnostics on" as the app has them, on which the issue's targets are judged;
 - +diag/step: the same with the full set after every step;
-- app: the GUI's training process's own loop (gui/training_loop.py: look for commands, step, and
+- app: the GUI's training process's own loop (gui/training/loop.py: look for commands, step, and
   24 times a second a snapshot, ``Trainer.snapshot(percentiles=False)``: full diagnostics,
   weight and gradient copies, which its sender thread writes to a pipe that another process
   drains; the GUI process selects the percentiles on its own core), shown next to the targets;
@@ -66,8 +66,8 @@ from engine.diagnostics.layer_health import with_percentiles  # noqa: E402
 from engine.files.spec import Hyperparams, NetworkSpec, OutputSpec, dense  # noqa: E402
 from engine.training import commands  # noqa: E402
 from engine.training.trainer import Trainer  # noqa: E402
-from gui.event_pipe import EventSender, recv_event, send_event  # noqa: E402
-from gui.training_loop import SNAPSHOT_INTERVAL, TrainingLoop  # noqa: E402
+from gui.training.event_pipe import EventSender, recv_event, send_event  # noqa: E402
+from gui.training.loop import SNAPSHOT_INTERVAL, TrainingLoop  # noqa: E402
 
 # Targets of issue 2: engine with diagnostics on vs PyTorch, by case label; diagnostics <= 10%.
 TARGETS = {"relu b1": 2.0, "relu b64": 1.5, "relu b256": 1.0}
@@ -139,7 +139,7 @@ TIMER_OVERHEAD = _timer_overhead()
 
 # ---------------------------------------------------------------------- the engine
 def app_snapshot(trainer: Trainer) -> None:
-    """What gui/training_loop.py does for each snapshot: make it, send it to the GUI process."""
+    """What gui/training/loop.py does for each snapshot: make it, send it to the GUI process."""
     send_event(GUI.conn, ("snapshot", trainer.snapshot(percentiles=False)))
 
 

@@ -27,7 +27,7 @@ from gui.hyperparam_panel import HyperparamPanel
 from gui.loss_plot import LossPlot
 from gui.main_window import MainWindow
 from gui.network_builder import NetworkBuilder
-from gui.training_controller import TrainingController
+from gui.training.controller import TrainingController
 from gui.weight_distributions import WeightDistributions
 
 Area = Qt.DockWidgetArea

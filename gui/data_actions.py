@@ -16,7 +16,7 @@ from engine.data.datasets import DataError
 from engine.data.download import DownloadCancelled, DownloadError, download_mnist
 from engine.data.sources import load_dataset
 from gui.status_bar import TrainingStatusBar
-from gui.training_controller import TrainingController
+from gui.training.controller import TrainingController
 
 
 class DownloadThread(QThread):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from engine.files.atomic_file import write_text_atomic
 from engine.files.checkpoint import ModelFileError, load_model
-from gui.training_controller import TrainingController
+from gui.training.controller import TrainingController
 
 MODEL_FILTER = "Backprop Playground model (*.npz)"
 

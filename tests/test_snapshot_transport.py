@@ -10,7 +10,7 @@ import pytest
 from engine.diagnostics.layer_health import with_percentiles
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.training.trainer import Trainer
-from gui.event_pipe import EventSender, recv_event, send_event
+from gui.training.event_pipe import EventSender, recv_event, send_event
 
 
 def mixed_spec():

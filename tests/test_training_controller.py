@@ -6,7 +6,7 @@ import pytest
 
 from engine.files.presets import load_preset
 from engine.files.spec import LayerSpec, NetworkSpec, dense
-from gui.training_controller import TrainingController
+from gui.training.controller import TrainingController
 
 SMALL = NetworkSpec(layers=(dense(32), LayerSpec("dropout", rate=0.1))).with_hyperparams(
     learning_rate=0.05, batch_size=32

@@ -3,7 +3,7 @@
 from engine.files.spec import NetworkSpec, dense
 from engine.training import commands
 from engine.training.trainer import Trainer
-from gui.training_loop import COMMAND_INTERVAL, SNAPSHOT_INTERVAL, Ack, TrainingLoop
+from gui.training.loop import COMMAND_INTERVAL, SNAPSHOT_INTERVAL, Ack, TrainingLoop
 
 
 def small_spec():

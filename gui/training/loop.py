@@ -8,7 +8,7 @@ the GUI timer late by 200 ms (measured on these 2 cores). In a process both run 
 Protocol (multiprocessing connections, one per direction):
 - parent -> child: the frozen commands of engine.training.commands, plus SaveModel and Ack;
 - child -> parent: ("snapshot", StepSnapshot), ("failed", str), ("saved", str), ("stopped", None),
-  sent in order by a gui.event_pipe.EventSender thread (arrays out of band).
+  sent in order by a gui.training.event_pipe.EventSender thread (arrays out of band).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from engine.files.checkpoint import save_model
 from engine.files.spec import NetworkSpec
 from engine.training import commands
 from engine.training.trainer import Trainer
-from gui.event_pipe import EventSender
+from gui.training.event_pipe import EventSender
 
 SNAPSHOT_INTERVAL = 1 / 24  # seconds: at most 24 snapshots a second (film rate) reach the GUI
 IDLE_POLL = 0.25  # seconds a paused loop waits for a command before checking again

@@ -18,8 +18,8 @@ from engine.data.datasets import Splits
 from engine.diagnostics.layer_health import with_percentiles
 from engine.files.spec import NetworkSpec
 from engine.training import commands
-from gui.event_pipe import recv_event
-from gui.training_loop import Ack, run_training_process
+from gui.training.event_pipe import recv_event
+from gui.training.loop import Ack, run_training_process
 
 STOP_TIMEOUT = 1.0  # seconds the training process gets to stop before it is terminated
 

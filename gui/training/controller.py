@@ -16,8 +16,8 @@ from engine.files.checkpoint import ModelFile
 from engine.files.spec import NetworkSpec, validate_hyperparams
 from engine.snapshot import StepSnapshot
 from engine.training import commands
-from gui.training_loop import SaveModel
-from gui.training_worker import TrainingWorker
+from gui.training.loop import SaveModel
+from gui.training.worker import TrainingWorker
 
 
 class TrainingController(QObject):
