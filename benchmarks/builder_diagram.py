@@ -28,8 +28,8 @@ from PySide6.QtWidgets import QApplication
 
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.snapshot import Diagnostics, StepSnapshot, frozen
-from gui.builder_model import param_block_names
-from gui.network_builder import NetworkBuilder
+from gui.builder.model import param_block_names
+from gui.builder.panel import NetworkBuilder
 
 
 def narrow() -> NetworkSpec:

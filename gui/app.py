@@ -17,6 +17,7 @@ from engine.data.sources import load_dataset
 from engine.files.presets import load_preset
 from engine.files.spec import LayerSpec, NetworkSpec, SpecError
 from engine.snapshot import StepSnapshot
+from gui.builder.panel import NetworkBuilder
 from gui.data_actions import DataActions
 from gui.drawing_view import DrawingView
 from gui.file_actions import FileActions
@@ -26,7 +27,6 @@ from gui.gradient_heatmap import GradientHeatmap
 from gui.hyperparam_panel import HyperparamPanel
 from gui.loss_plot import LossPlot
 from gui.main_window import MainWindow
-from gui.network_builder import NetworkBuilder
 from gui.training.controller import TrainingController
 from gui.weight_distributions import WeightDistributions
 

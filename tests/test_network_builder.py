@@ -17,10 +17,10 @@ from engine.files.presets import load_presets
 from engine.files.spec import LayerSpec, NetworkSpec, dense
 from engine.snapshot import StepSnapshot
 from engine.training.trainer import Trainer
-from gui.builder_model import OUTPUT
-from gui.diagram_live import grad_colour, weight_buckets
-from gui.network_builder import NetworkBuilder
-from gui.network_diagram import MIME_BLOCK
+from gui.builder.diagram import MIME_BLOCK
+from gui.builder.diagram_live import grad_colour, weight_buckets
+from gui.builder.model import OUTPUT
+from gui.builder.panel import NetworkBuilder
 
 # The offscreen platform warns when a top-level window is shown; that says nothing about us.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

@@ -1,6 +1,6 @@
 """Small pieces of the layer builder: palette button, colour legend, Apply question, spec files.
 
-Kept apart from gui/network_builder.py so that module holds only the editor's state and wiring.
+Kept apart from gui/builder/panel.py so that module holds only the editor's state and wiring.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
 
 from engine.files.atomic_file import write_text_atomic
 from engine.files.spec import NetworkSpec, SpecError
-from gui.diagram_live import GRAD_LOG_RANGE, grad_colour
-from gui.network_diagram import MIME_BLOCK
+from gui.builder.diagram import MIME_BLOCK
+from gui.builder.diagram_live import GRAD_LOG_RANGE, grad_colour
 
 JSON_FILTER = "Network JSON (*.json);;All files (*)"
 

@@ -19,8 +19,8 @@ from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, 
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.snapshot import Diagnostics, StepSnapshot
-from gui.builder_items import LANE_H, LANE_MID, LANE_TOP, MAX_NEURONS, NEURON_PITCH
-from gui.builder_model import param_block_names
+from gui.builder.items import LANE_H, LANE_MID, LANE_TOP, MAX_NEURONS, NEURON_PITCH
+from gui.builder.model import param_block_names
 
 POSITIVE = QColor("#0877bd")  # TensorFlow Playground's colours: blue > 0, orange < 0
 NEGATIVE = QColor("#f59322")

@@ -29,9 +29,10 @@ from engine.files.presets import load_presets
 from engine.files.spec import NetworkSpec, SpecError, dense, depth
 from engine.layers.cost import network_cost
 from engine.snapshot import StepSnapshot
-from gui.block_inspector import BlockInspector
-from gui.builder_commands import ArchCommand
-from gui.builder_model import (
+from gui.builder.block_inspector import BlockInspector
+from gui.builder.commands import ArchCommand
+from gui.builder.diagram import NetworkDiagram
+from gui.builder.model import (
     OUTPUT,
     PALETTE,
     Arch,
@@ -46,7 +47,7 @@ from gui.builder_model import (
     with_inner_added,
     with_inner_removed,
 )
-from gui.builder_widgets import (
+from gui.builder.widgets import (
     PaletteButton,
     ask_keep_weights,
     legend,
@@ -54,7 +55,6 @@ from gui.builder_widgets import (
     save_spec_dialog,
     undo_redo_actions,
 )
-from gui.network_diagram import NetworkDiagram
 
 PresetLoader = Callable[[], Mapping[str, NetworkSpec]]
 

@@ -27,9 +27,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene, QGraphicsView, 
 from engine.files.spec import INPUT_FEATURES, NUM_CLASSES
 from engine.layers.cost import block_cost
 from engine.snapshot import Diagnostics, StepSnapshot
-from gui.builder_items import CARD_GAP, CARD_H, COL_W, LANE_H, LANE_TOP, BlockItem
-from gui.builder_model import OUTPUT, Arch, describe
-from gui.diagram_live import (
+from gui.builder.diagram_live import (
     MAX_NEURONS,
     ConnectionItem,
     LaneItem,
@@ -37,6 +35,8 @@ from gui.diagram_live import (
     grad_norms_by_name,
     skip_arc,
 )
+from gui.builder.items import CARD_GAP, CARD_H, COL_W, LANE_H, LANE_TOP, BlockItem
+from gui.builder.model import OUTPUT, Arch, describe
 
 MIME_BLOCK = "application/x-backprop-block"
 MIN_SCALE, MAX_SCALE = 0.03, 4.0

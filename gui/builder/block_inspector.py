@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from engine.files.spec import ACTIVATIONS, INITS, LOSSES, MAX_UNITS, NUM_CLASSES, OUTPUT_ACTIVATIONS
 from engine.layers.cost import block_cost
-from gui.builder_model import OUTPUT, Arch, describe, input_width, short
+from gui.builder.model import OUTPUT, Arch, describe, input_width, short
 
 INNER_KINDS = ("dense", "activation", "batchnorm", "dropout")
 

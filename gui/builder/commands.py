@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from PySide6.QtGui import QUndoCommand
 
-from gui.builder_model import Arch
+from gui.builder.model import Arch
 
 Apply = Callable[[Arch, "int | None"], None]
 _MERGE_ID = 4_0001
