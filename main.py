@@ -151,7 +151,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from engine.data.preprocess import to_mnist
     from engine.files.checkpoint import load_model
     from engine.inference import Predictor
-    from gui.image_io import load_gray
+    from gui.drawing.image_io import load_gray
 
     model = load_model(args.model)
     try:
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from engine.data.preprocess import EmptyDrawingError
     from engine.files.checkpoint import ModelFileError
     from engine.files.spec import SpecError
-    from gui.image_io import ImageLoadError
+    from gui.drawing.image_io import ImageLoadError
 
     bad_input = (
         CliError,

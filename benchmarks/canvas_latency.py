@@ -1,6 +1,6 @@
 """Latency from a mouse move on the canvas to updated probability bars, with training running.
 
-The real "Draw" view (gui.drawing_view.DrawingView) is shown offscreen and fed snapshots by the
+The real "Draw" view (gui.drawing.view.DrawingView) is shown offscreen and fed snapshots by the
 app's TrainingController training the ``healthy`` preset at full speed. An input thread
 plays the part of the window system: at ``--rate`` Hz it timestamps a mouse move and queues it to
 the GUI thread (a queued signal, so the move waits behind whatever the GUI thread is doing, like a
@@ -44,7 +44,7 @@ from engine.files.presets import load_preset  # noqa: E402
 from engine.files.spec import NetworkSpec  # noqa: E402
 from engine.snapshot import StepSnapshot  # noqa: E402
 from engine.training.trainer import Trainer  # noqa: E402
-from gui.drawing_view import DrawingView  # noqa: E402
+from gui.drawing.view import DrawingView  # noqa: E402
 from gui.training.controller import TrainingController  # noqa: E402
 
 MOVES_PER_STROKE = 40

@@ -19,7 +19,7 @@ from engine.files.spec import LayerSpec, NetworkSpec, SpecError
 from engine.snapshot import StepSnapshot
 from gui.builder.panel import NetworkBuilder
 from gui.data_actions import DataActions
-from gui.drawing_view import DrawingView
+from gui.drawing.view import DrawingView
 from gui.file_actions import FileActions
 from gui.gradient_alerts_panel import GradientAlertsPanel
 from gui.gradient_flow import GradientFlow

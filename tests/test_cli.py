@@ -10,7 +10,7 @@ import pytest
 
 import main
 from engine.data.datasets import load_bundled
-from gui.image_io import gray_to_qimage
+from gui.drawing.image_io import gray_to_qimage
 
 ROOT = Path(__file__).resolve().parent.parent
 

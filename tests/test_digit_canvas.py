@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QApplication
 
 from engine.data.datasets import load_bundled
 from engine.data.preprocess import to_mnist
-from gui.digit_canvas import CANVAS_SIZE, THROTTLE_MS, DigitCanvas
-from gui.image_io import gray_to_qimage
+from gui.drawing.canvas import CANVAS_SIZE, THROTTLE_MS, DigitCanvas
+from gui.drawing.image_io import gray_to_qimage
 
 
 @pytest.fixture

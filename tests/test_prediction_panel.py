@@ -13,7 +13,7 @@ from engine.files.paths import DATA_DIR_ENV
 from engine.files.presets import load_preset
 from engine.inference import Predictor
 from engine.training.trainer import Trainer
-from gui.drawing_view import DrawingView
+from gui.drawing.view import DrawingView
 
 TRAIN_STEPS = 400  # ~0.3 s on a quiet machine: 7 epochs of the bundled digits, ~94% test accuracy
 

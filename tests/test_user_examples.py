@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from engine.data.datasets import DataError, Dataset, load_bundled
 from engine.data.user_examples import FILE_NAME, UserExamples
 from engine.files.paths import DATA_DIR_ENV
-from gui.teach_panel import TeachPanel
+from gui.drawing.teach import TeachPanel
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QMouseEvent, QPainter, QPaintEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from gui.image_io import gray_to_qimage
+from gui.drawing.image_io import gray_to_qimage
 
 BACKGROUND = QColor(24, 28, 36)
 BAR = QColor(96, 125, 170)

@@ -24,7 +24,7 @@ from engine.data.preprocess import EmptyDrawingError, to_mnist
 from engine.files.spec import NetworkSpec, SpecError
 from engine.inference import Predictor
 from engine.snapshot import StepSnapshot
-from gui.prediction_widgets import ActivationStrips, ProbabilityBars, SeenImage
+from gui.drawing.prediction_widgets import ActivationStrips, ProbabilityBars, SeenImage
 
 #: Below this top-class probability the panel says it is unsure instead of naming a digit.
 DEFAULT_UNSURE_THRESHOLD = 0.6

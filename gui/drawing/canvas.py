@@ -32,7 +32,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from gui.image_io import ImageLoadError, gray_to_qimage, load_gray, qimage_to_gray
+from gui.drawing.image_io import ImageLoadError, gray_to_qimage, load_gray, qimage_to_gray
 
 #: Side of the ink image in pixels: 10× MNIST, so the 28×28 downscale averages 10×10 blocks.
 CANVAS_SIZE = 280
@@ -51,9 +51,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 def image_file_to_ink(path: str | Path, size: int = CANVAS_SIZE) -> np.ndarray:
     """Read a PNG/JPEG/... as canvas ink: (size, size) uint8, light ink on black, aspect kept.
 
-    Transparent pixels count as paper (see :func:`gui.image_io.qimage_to_gray`). Dark-on-light
+    Transparent pixels count as paper (see :func:`image_io.qimage_to_gray`). Dark-on-light
     pictures (the usual scan or photo) are inverted, judged by the border, which is nearly always
-    background. Raises :class:`gui.image_io.ImageLoadError` for a missing or unreadable file.
+    background. Raises :class:`image_io.ImageLoadError` for a missing or unreadable file.
     """
     return gray_to_ink(load_gray(path), size)
 

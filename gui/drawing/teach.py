@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from engine.data.datasets import DataError, Dataset
 from engine.data.user_examples import UserExamples
-from gui.image_io import gray_to_qimage
+from gui.drawing.image_io import gray_to_qimage
 
 THUMBNAIL = 36  # px: 28×28 shown ~1.3× so strokes stay visible in a short list
 

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
 from engine.data.datasets import Dataset
 from engine.files.spec import NetworkSpec
 from engine.snapshot import StepSnapshot
-from gui.digit_canvas import MAX_BRUSH, MIN_BRUSH, DigitCanvas
-from gui.prediction_panel import PredictionPanel
-from gui.teach_panel import TeachPanel
+from gui.drawing.canvas import MAX_BRUSH, MIN_BRUSH, DigitCanvas
+from gui.drawing.prediction import PredictionPanel
+from gui.drawing.teach import TeachPanel
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.gif *.webp);;All files (*)"
 
