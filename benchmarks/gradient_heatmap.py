@@ -37,7 +37,7 @@ from engine.data.sources import load_dataset  # noqa: E402
 from engine.files.spec import NetworkSpec, dense  # noqa: E402
 from engine.snapshot import StepSnapshot  # noqa: E402
 from engine.training.trainer import Trainer  # noqa: E402
-from gui.gradient_heatmap import GradientHeatmap  # noqa: E402
+from gui.charts.gradient_heatmap import GradientHeatmap  # noqa: E402
 
 LAYERS = 64
 WINDOW = 2000

@@ -18,17 +18,17 @@ from engine.files.presets import load_preset
 from engine.files.spec import LayerSpec, NetworkSpec, SpecError
 from engine.snapshot import StepSnapshot
 from gui.builder.panel import NetworkBuilder
+from gui.charts.alerts import GradientAlertsPanel
+from gui.charts.gradient_flow import GradientFlow
+from gui.charts.gradient_heatmap import GradientHeatmap
+from gui.charts.loss_plot import LossPlot
+from gui.charts.weight_distributions import WeightDistributions
 from gui.data_actions import DataActions
 from gui.drawing.view import DrawingView
 from gui.file_actions import FileActions
-from gui.gradient_alerts_panel import GradientAlertsPanel
-from gui.gradient_flow import GradientFlow
-from gui.gradient_heatmap import GradientHeatmap
 from gui.hyperparam_panel import HyperparamPanel
-from gui.loss_plot import LossPlot
 from gui.main_window import MainWindow
 from gui.training.controller import TrainingController
-from gui.weight_distributions import WeightDistributions
 
 Area = Qt.DockWidgetArea
 

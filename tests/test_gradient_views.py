@@ -14,10 +14,10 @@ from engine.files.presets import load_preset
 from engine.files.spec import NetworkSpec, dense
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
 from engine.training.trainer import Trainer
-from gui.gradient_alerts_panel import HEALTHY_TEXT, GradientAlertsPanel
-from gui.gradient_flow import BAD_BRUSH, GradientFlow
-from gui.gradient_heatmap import GRAD_LEVELS, GradientHeatmap
-from gui.weight_distributions import WeightDistributions
+from gui.charts.alerts import HEALTHY_TEXT, GradientAlertsPanel
+from gui.charts.gradient_flow import BAD_BRUSH, GradientFlow
+from gui.charts.gradient_heatmap import GRAD_LEVELS, GradientHeatmap
+from gui.charts.weight_distributions import WeightDistributions
 
 # The offscreen platform warns once per shown top-level window; nothing to fix on our side.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

@@ -15,9 +15,9 @@ from PySide6.QtGui import QImage
 from engine.files.presets import load_preset
 from engine.snapshot import EpochRecord, StepSnapshot
 from engine.training.trainer import Trainer
+from gui.charts.loss_history import ROW_KEYS, LossHistory
+from gui.charts.loss_plot import LossPlot, lr_ticks
 from gui.file_actions import rows_to_csv
-from gui.loss_history import ROW_KEYS, LossHistory
-from gui.loss_plot import LossPlot, lr_ticks
 
 # The offscreen platform warns once per shown top-level window; nothing to fix on our side.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

@@ -171,7 +171,7 @@ def test_init_knobs_rebuild_the_network_and_the_builder_shows_it(qtbot, make_app
 
 
 def test_weight_distributions_receive_percentiles_of_the_trained_weights(qtbot, make_app):
-    from gui.weight_distributions import WeightDistributions
+    from gui.charts.weight_distributions import WeightDistributions
 
     app = make_app()
     (dists,) = [view for view in app.views if isinstance(view, WeightDistributions)]

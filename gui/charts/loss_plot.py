@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.files.spec import NetworkSpec
 from engine.snapshot import StepSnapshot
-from gui.loss_history import DEFAULT_SMOOTHING, LossHistory
+from gui.charts.loss_history import DEFAULT_SMOOTHING, LossHistory
 
 RAW = (90, 140, 230, 70)  # faint: the per-step loss is noisy, the average carries the trend
 SMOOTH = (40, 90, 200)
