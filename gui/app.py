@@ -23,10 +23,10 @@ from gui.charts.gradient_flow import GradientFlow
 from gui.charts.gradient_heatmap import GradientHeatmap
 from gui.charts.loss_plot import LossPlot
 from gui.charts.weight_distributions import WeightDistributions
+from gui.controls.hyperparams import HyperparamPanel
 from gui.data_actions import DataActions
 from gui.drawing.view import DrawingView
 from gui.file_actions import FileActions
-from gui.hyperparam_panel import HyperparamPanel
 from gui.main_window import MainWindow
 from gui.training.controller import TrainingController
 

@@ -21,8 +21,8 @@ from qt_helpers import drag, handle_centre
 from engine.files.presets import load_preset
 from engine.files.spec import INITS, Hyperparams
 from engine.training.trainer import Trainer
-from gui.hyperparam_controls import one_two_five, round_sig
-from gui.hyperparam_panel import THROTTLE_MS, HyperparamPanel
+from gui.controls.hyperparams import THROTTLE_MS, HyperparamPanel
+from gui.controls.sliders import one_two_five, round_sig
 
 # The offscreen platform warns once per shown top-level window; nothing to fix on our side.
 pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")

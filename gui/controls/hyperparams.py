@@ -28,14 +28,14 @@ from superqt import QLabeledDoubleSlider
 from superqt.utils import QSignalThrottler
 
 from engine.files.spec import INITS, OPTIMIZERS, SCHEDULES, Hyperparams
-from gui.hyperparam_controls import (
+from gui.controls.sliders import (
     ChoiceSlider,
     LogSlider,
     add_keyboard,
     one_two_five,
     powers_of_two,
 )
-from gui.hyperparam_tips import TIPS
+from gui.controls.tips import TIPS
 
 THROTTLE_MS = 50  # at most 20 emissions a second while a handle is dragged
 MAX_BATCH = 1024
