@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 from engine.data.datasets import Splits
 from engine.data.sources import load_dataset
 from engine.files.presets import load_preset
-from engine.files.spec import LayerSpec, NetworkSpec, SpecError
+from engine.files.spec import NetworkSpec, SpecError
+from engine.files.spec_edits import init_of, with_init
 from engine.snapshot import StepSnapshot
 from gui.builder.panel import NetworkBuilder
 from gui.charts.alerts import GradientAlertsPanel
@@ -51,28 +52,6 @@ class App:
     def shutdown(self) -> None:
         self.data.shutdown()
         self.controller.shutdown()
-
-
-def with_init(spec: NetworkSpec, scheme: str, scale: float) -> NetworkSpec:
-    """Every dense layer (residual ones too) and the output drawn with ``scheme`` at ``scale``."""
-
-    def change(layer: LayerSpec) -> LayerSpec:
-        if layer.type == "dense":
-            return replace(layer, init=scheme, init_scale=scale)
-        if layer.type == "residual":
-            return replace(layer, layers=tuple(change(sub) for sub in layer.layers))
-        return layer
-
-    output = replace(spec.output, init=scheme, init_scale=scale)
-    return replace(spec, layers=tuple(change(layer) for layer in spec.layers), output=output)
-
-
-def init_of(spec: NetworkSpec) -> tuple[str, float]:
-    """The (scheme, scale) the panel shows: the first dense layer's, else the output's."""
-    for layer in spec.layers:
-        if layer.type == "dense":
-            return layer.init, layer.init_scale
-    return spec.output.init, spec.output.init_scale
 
 
 def build_app(

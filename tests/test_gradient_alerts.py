@@ -12,12 +12,10 @@ from engine.diagnostics.alerts import (
     detect,
     detect_from,
     diagnostic_rows,
-    with_batchnorm,
-    with_relu_he,
-    with_residual,
 )
 from engine.files.presets import load_preset
 from engine.files.spec import MAX_DEPTH, LayerSpec, NetworkSpec, dense, depth, validate
+from engine.files.spec_edits import with_batchnorm, with_relu_he, with_residual
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
 from engine.training.trainer import Trainer
 

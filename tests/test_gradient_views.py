@@ -9,9 +9,10 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
-from engine.diagnostics.alerts import diagnostic_rows, with_relu_he
+from engine.diagnostics.alerts import diagnostic_rows
 from engine.files.presets import load_preset
 from engine.files.spec import NetworkSpec, dense
+from engine.files.spec_edits import with_relu_he
 from engine.snapshot import PERCENTILES, Diagnostics, StepSnapshot
 from engine.training.trainer import Trainer
 from gui.charts.alerts import HEALTHY_TEXT, GradientAlertsPanel

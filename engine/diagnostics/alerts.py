@@ -17,24 +17,28 @@ them and applies a :class:`Fix` with one click. Criteria (see :class:`Thresholds
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from engine.files.spec import (
-    INPUT_FEATURES,
-    MAX_DEPTH,
-    LayerSpec,
     NetworkSpec,
     SpecError,
-    depth,
     validate,
 )
+from engine.files.spec_edits import (
+    SATURATING,
+    dense_layers,
+    scaled_or_plain_init,
+    with_batchnorm,
+    with_leaky_relu,
+    with_relu_he,
+    with_residual,
+    with_softmax_cross_entropy,
+    with_standard_init,
+)
 from engine.snapshot import Diagnostics, StepSnapshot
-
-SATURATING = ("sigmoid", "tanh")
-RELU_FAMILY = ("relu", "leaky_relu", "elu")
 
 
 @dataclass(frozen=True)
@@ -248,7 +252,7 @@ def _fixes_exploding(spec: NetworkSpec) -> tuple[Fix, ...]:
     if spec.hyperparams.clip_norm is None or spec.hyperparams.clip_norm > 1.0:
         fixes.append(FIX_CLIP)
     fixes.append(_lower_lr(spec, "smaller steps stop the overshoot"))
-    if any(_scaled_or_plain_init(layer) for layer in _dense_layers(spec.layers)):
+    if any(scaled_or_plain_init(layer) for layer in dense_layers(spec.layers)):
         fixes.append(FIX_INIT)
     fixes.append(FIX_BATCHNORM)
     return _valid(spec, fixes)
@@ -291,120 +295,7 @@ def _valid(spec: NetworkSpec, fixes: list[Fix]) -> tuple[Fix, ...]:
     return tuple(kept)
 
 
-# ---------------------------------------------------------------------- spec transforms
-def _dense_layers(layers: tuple[LayerSpec, ...]):
-    for layer in layers:
-        if layer.type == "dense":
-            yield layer
-        elif layer.type == "residual":
-            yield from _dense_layers(layer.layers)
-
-
-def _scaled_or_plain_init(layer: LayerSpec) -> bool:
-    return layer.init_scale != 1.0 or layer.init in ("normal", "uniform", "zeros")
-
-
-def _map_layers(layers: tuple[LayerSpec, ...], fn) -> tuple[LayerSpec, ...]:
-    """Apply ``fn`` to every layer, recursing into residual blocks."""
-    out = []
-    for layer in layers:
-        if layer.type == "residual":
-            layer = replace(layer, layers=_map_layers(layer.layers, fn))
-        out.append(fn(layer))
-    return tuple(out)
-
-
-def with_relu_he(spec: NetworkSpec) -> NetworkSpec:
-    """sigmoid/tanh → ReLU everywhere; every hidden dense layer He-initialised at scale 1."""
-
-    def fix(layer: LayerSpec) -> LayerSpec:
-        act = "relu" if layer.activation in SATURATING else layer.activation
-        if layer.type == "dense":
-            return replace(layer, activation=act, init="he", init_scale=1.0)
-        if layer.type == "activation":
-            return replace(layer, activation=act)
-        return layer
-
-    return replace(spec, layers=_map_layers(spec.layers, fix))
-
-
-def with_leaky_relu(spec: NetworkSpec) -> NetworkSpec:
-    def fix(layer: LayerSpec) -> LayerSpec:
-        if layer.type in ("dense", "activation") and layer.activation == "relu":
-            return replace(layer, activation="leaky_relu")
-        return layer
-
-    return replace(spec, layers=_map_layers(spec.layers, fix))
-
-
-def with_standard_init(spec: NetworkSpec) -> NetworkSpec:
-    """The init each activation was designed for: He for the ReLU family, else Xavier; scale 1."""
-
-    def fix(layer: LayerSpec) -> LayerSpec:
-        if layer.type != "dense":
-            return layer
-        init = "he" if layer.activation in RELU_FAMILY else "xavier"
-        return replace(layer, init=init, init_scale=1.0)
-
-    return replace(spec, layers=_map_layers(spec.layers, fix))
-
-
-def with_softmax_cross_entropy(spec: NetworkSpec) -> NetworkSpec:
-    """Softmax output with cross-entropy: its gradient p − y has no saturating slope in it."""
-    return replace(spec, output=replace(spec.output, activation="softmax"), loss="cross_entropy")
-
-
-def with_batchnorm(spec: NetworkSpec) -> NetworkSpec:
-    """Batch norm between every top-level dense layer and its activation, as in Ioffe & Szegedy.
-
-    dense(act) becomes dense(linear) → batchnorm → activation(act). When that would exceed
-    MAX_DEPTH, batch norm goes after the dense layer instead (one block per layer, not two).
-    """
-    layers = spec.layers
-    for before_activation in (True, False):
-        out: list[LayerSpec] = []
-        for i, layer in enumerate(layers):
-            followed = i + 1 < len(layers) and layers[i + 1].type == "batchnorm"
-            if layer.type != "dense" or followed:
-                out.append(layer)
-            elif before_activation and layer.activation != "linear":
-                out += [
-                    replace(layer, activation="linear"),
-                    LayerSpec("batchnorm"),
-                    LayerSpec("activation", activation=layer.activation),
-                ]
-            else:
-                out += [layer, LayerSpec("batchnorm")]
-        if depth(tuple(out)) <= MAX_DEPTH:
-            return replace(spec, layers=tuple(out))
-    return replace(spec, layers=tuple(out))  # too deep either way: validation rejects it
-
-
-def with_residual(spec: NetworkSpec) -> NetworkSpec:
-    """Wrap every top-level dense layer that keeps its width in ``residual(dense)``.
-
-    y = x + F(x) needs F to end at its input width, so the first layer (784 → n) and layers that
-    change width stay as they are; a batch norm right after a wrapped layer moves inside with it.
-    """
-    width, out, i = INPUT_FEATURES, [], 0
-    layers = spec.layers
-    while i < len(layers):
-        layer = layers[i]
-        if layer.type == "dense" and layer.units == width:
-            inner = [layer]
-            if i + 1 < len(layers) and layers[i + 1].type == "batchnorm":
-                inner.append(layers[i + 1])
-                i += 1
-            out.append(LayerSpec("residual", layers=tuple(inner)))
-        else:
-            out.append(layer)
-            if layer.type == "dense":
-                width = layer.units
-        i += 1
-    return replace(spec, layers=tuple(out))
-
-
-# The course's fixes, as data (the functions above do the work).
+# The course's fixes, as data (engine.files.spec_edits does the work).
 FIX_RELU_HE = Fix(
     "Switch to ReLU + He init", "spec", with_relu_he,
     why="ReLU's slope is 1 where it is active, and He init keeps the signal's scale",

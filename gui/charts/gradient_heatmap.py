@@ -17,8 +17,9 @@ from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from engine.diagnostics.alerts import RELU_FAMILY, diagnostic_rows
+from engine.diagnostics.alerts import diagnostic_rows
 from engine.files.spec import NetworkSpec
+from engine.files.spec_edits import RELU_FAMILY
 from engine.snapshot import StepSnapshot
 
 #: Colour-bar range of log10 ‖gradient‖: healthy MNIST nets sit around 1e-2..1e0 (pale), a layer
