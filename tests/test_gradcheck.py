@@ -12,7 +12,12 @@ from engine.files.spec import ACTIVATIONS, INITS, OUTPUT_ACTIVATIONS
 from engine.layers.activations import ELU, LeakyReLU, Softmax, make_activation
 from engine.layers.base import Layer
 from engine.layers.dense import Dense
-from engine.layers.losses import MeanSquaredError, SoftmaxCrossEntropy, make_loss
+from engine.layers.losses import (
+    BinaryCrossEntropy,
+    MeanSquaredError,
+    SoftmaxCrossEntropy,
+    make_loss,
+)
 from engine.layers.regularization import BatchNorm, Dropout
 from engine.layers.residual import Residual
 
@@ -124,6 +129,58 @@ def test_cross_entropy_gradient(batch: int, scale: float) -> None:
     logits = rng.standard_normal((batch, 10)) * scale
     labels = rng.integers(0, 10, batch)
     assert check_loss(SoftmaxCrossEntropy(), logits, labels) < TOLERANCE
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_binary_cross_entropy_gradient(batch: int, scale: float) -> None:
+    rng = np.random.default_rng(batch)
+    logits = rng.standard_normal((batch, 1)) * scale
+    labels = rng.integers(0, 2, batch)
+    assert check_loss(BinaryCrossEntropy(), logits, labels) < TOLERANCE
+
+
+@pytest.mark.parametrize("batch", [1, 7])
+def test_two_class_softmax_cross_entropy_gradient(batch: int) -> None:
+    rng = np.random.default_rng(batch)
+    logits = rng.standard_normal((batch, 2)) * 3.0
+    assert check_loss(SoftmaxCrossEntropy(), logits, rng.integers(0, 2, batch)) < TOLERANCE
+
+
+def test_binary_cross_entropy_is_two_class_softmax_with_a_zero_logit() -> None:
+    """softmax([0, z]) picks class 1 with probability σ(z): the same loss and the same dL/dz."""
+    z = np.array([[-3.0], [0.5], [8.0], [-0.2]])
+    labels = np.array([1, 0, 1, 0])
+    bce, softmax = BinaryCrossEntropy(), SoftmaxCrossEntropy()
+    two = np.hstack([np.zeros_like(z), z])
+    assert bce.forward(z, labels) == pytest.approx(softmax.forward(two, labels), rel=1e-12)
+    np.testing.assert_allclose(bce.backward()[:, 0], softmax.backward()[:, 1], rtol=1e-12)
+    np.testing.assert_allclose(bce.predict_proba(z), softmax.predict_proba(two), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_binary_cross_entropy_is_finite_for_huge_logits(dtype: type) -> None:
+    logits = np.array([[1000.0], [-1000.0], [1000.0], [-1000.0], [0.0]], dtype=dtype)
+    labels = np.array([1, 0, 0, 1, 1])
+    loss = BinaryCrossEntropy()
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        value = loss.forward(logits, labels)
+        grad = loss.backward()
+        proba = loss.predict_proba(logits)
+    # Two confident right answers cost 0, two confident wrong ones 1000 each, σ(0) costs log 2.
+    assert value == pytest.approx((2000 + np.log(2)) / 5, rel=1e-6)
+    np.testing.assert_allclose(grad[:, 0], [0, 0, 0.2, -0.2, -0.1])
+    assert grad.dtype == dtype
+    np.testing.assert_allclose(proba, [[0, 1], [1, 0], [0, 1], [1, 0], [0.5, 0.5]])
+
+
+def test_binary_cross_entropy_needs_one_output_and_a_forward_first() -> None:
+    loss = BinaryCrossEntropy()
+    with pytest.raises(RuntimeError, match="before forward"):
+        loss.backward()
+    with pytest.raises(ValueError, match=r"one output unit, logits \(B, 1\); got \(3, 2\)"):
+        loss.forward(np.zeros((3, 2)), np.zeros(3, dtype=int))
+    assert loss.output_activation == "sigmoid"
 
 
 def test_cross_entropy_gradient_is_softmax_minus_onehot_over_batch() -> None:

@@ -2,7 +2,9 @@
 
 import contextlib
 import json
+from dataclasses import replace
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,6 +21,8 @@ from engine.files.spec import (
     layer_errors,
     validate,
 )
+from engine.layers.cost import network_cost
+from engine.layers.network import build_network
 
 
 def test_presets_load_with_descriptions():
@@ -136,3 +140,53 @@ def test_mutated_hyperparams_give_spec_error_only(changes):
 def test_arbitrary_bytes_give_spec_error_only(raw):
     with contextlib.suppress(SpecError):
         NetworkSpec.from_json(raw.decode("utf-8", errors="replace"))
+
+
+def test_input_shape_and_output_units_round_trip_and_build():
+    spec = NetworkSpec(
+        layers=(dense(3, "tanh"),),
+        output=OutputSpec(activation="sigmoid", units=1),
+        loss="binary_cross_entropy",
+        input_shape=(2,),
+    )
+    again = NetworkSpec.from_json(spec.to_json())
+    assert again == spec
+    network = build_network(again, np.random.default_rng(0))
+    logits = network.forward(np.zeros((5, 2), np.float32), training=False)
+    assert logits.shape == (5, 1)
+    assert network_cost(again)[0] == 2 * 3 + 3 + 3 * 1 + 1
+
+
+def test_files_without_input_are_digits():
+    data = json.loads(NetworkSpec(layers=(dense(8),)).to_json())
+    del data["input"]
+    del data["output"]["units"]
+    spec = NetworkSpec.from_dict(data)
+    assert spec.input_shape == (28, 28, 1)
+    assert spec.input_features == 784
+    assert spec.output.units == 10
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"input_shape": (0,)}, "input shape must be 1 to 3 positive"),
+        ({"input_shape": (2, 2, 2, 2)}, "input shape must be 1 to 3 positive"),
+        ({"input_shape": (1000, 1000)}, "too large; at most 65,536"),
+        ({"output": OutputSpec(units=1)}, "at least 2 outputs"),
+        ({"loss": "binary_cross_entropy"}, "exactly 1 output with the sigmoid"),
+        ({"output": OutputSpec(units=0)}, "output units must be a whole number"),
+    ],
+)
+def test_impossible_inputs_and_outputs_are_refused(changes, message):
+    spec = replace(NetworkSpec(layers=(dense(8),)), **changes)
+    with pytest.raises(SpecError, match=message):
+        validate(spec)
+
+
+@pytest.mark.parametrize("bad", [[], {"shape": "28"}, {"shape": [28, 28], "x": 1}, {"shape": [-1]}])
+def test_malformed_input_objects_are_refused(bad):
+    data = json.loads(NetworkSpec(layers=(dense(8),)).to_json())
+    data["input"] = bad
+    with pytest.raises(SpecError, match="input"):
+        NetworkSpec.from_dict(data)

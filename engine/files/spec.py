@@ -1,7 +1,8 @@
 """Frozen, JSON-serialisable description of a network and its training settings, with validation.
 
-The input is always the 784 pixels of a 28×28 digit and the output always the 10 classes; ``layers``
-lists what lies between. Every error message names the layer (1-based, as the builder shows it) and
+The input's shape and the number of outputs come from the data (28×28×1 pixels and 10 classes
+for the digits, the default; a few features and 1-2 outputs for toy problems); ``layers`` lists
+what lies between. Every error message names the layer (1-based, as the builder shows it) and
 says what would be valid.
 """
 
@@ -12,8 +13,10 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
+INPUT_SHAPE = (28, 28, 1)  # the digits: height, width, channels
 INPUT_FEATURES = 784
 NUM_CLASSES = 10
+MAX_INPUT_FEATURES = 65536
 MAX_UNITS = 4096
 MAX_DEPTH = 64
 FORMAT = "backprop-playground/spec"
@@ -23,7 +26,7 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "sigmoid", "tanh", "linear")
 INITS = ("zeros", "normal", "uniform", "xavier", "he", "lecun")
 LAYER_TYPES = ("dense", "activation", "dropout", "batchnorm", "residual")
 OUTPUT_ACTIVATIONS = ("softmax", "sigmoid", "linear")
-LOSSES = ("cross_entropy", "mse")
+LOSSES = ("cross_entropy", "mse", "binary_cross_entropy")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 SCHEDULES = ("constant", "step", "cosine")
 
@@ -69,11 +72,12 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """The fixed 10-unit output layer: its activation and initialiser."""
+    """The output layer: its width (10 classes for the digits), activation and initialiser."""
 
     activation: str = "softmax"
     init: str = "xavier"
     init_scale: float = 1.0
+    units: int = NUM_CLASSES
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,11 @@ class NetworkSpec:
     hyperparams: Hyperparams = field(default_factory=Hyperparams)
     name: str = "custom"
     description: str = ""
+    input_shape: tuple[int, ...] = INPUT_SHAPE
+
+    @property
+    def input_features(self) -> int:
+        return math.prod(self.input_shape)
 
     def with_hyperparams(self, **changes: Any) -> NetworkSpec:
         return replace(self, hyperparams=replace(self.hyperparams, **changes))
@@ -118,6 +127,7 @@ class NetworkSpec:
             "version": FORMAT_VERSION,
             "name": self.name,
             "description": self.description,
+            "input": {"shape": list(self.input_shape)},
             "layers": [layer.to_dict() for layer in self.layers],
             "output": asdict(self.output),
             "loss": self.loss,
@@ -156,6 +166,7 @@ class NetworkSpec:
             ),
             name=_expect(data.get("name", "custom"), str, "name"),
             description=_expect(data.get("description", ""), str, "description"),
+            input_shape=_input_shape_from_dict(data.get("input", {"shape": list(INPUT_SHAPE)})),
         )
         validate(spec)
         return spec
@@ -236,15 +247,29 @@ def validate(spec: NetworkSpec) -> None:
     """Raise SpecError with the first problem, said plainly."""
     if depth(spec.layers) > MAX_DEPTH:
         raise SpecError(f"too deep: {depth(spec.layers)} layers, at most {MAX_DEPTH}")
-    errors = layer_errors(spec.layers)
+    _check_input_shape(spec.input_shape)
+    errors = layer_errors(spec.layers, spec.input_features)
     if errors:
         raise SpecError(errors[0])
+    units = spec.output.units
+    if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_UNITS:
+        raise SpecError(f"output units must be a whole number 1..{MAX_UNITS}, got {units!r}")
     _choice(spec.output.activation, OUTPUT_ACTIVATIONS, "output activation")
     _choice(spec.output.init, INITS, "output init")
     _check_scale(spec.output.init_scale, "output")
     _choice(spec.loss, LOSSES, "loss")
     if spec.loss == "cross_entropy" and spec.output.activation != "softmax":
         raise SpecError("cross-entropy loss needs the softmax output; use MSE with sigmoid/linear")
+    if spec.loss == "cross_entropy" and units < 2:
+        raise SpecError(
+            "cross-entropy over a softmax needs at least 2 outputs; for one output "
+            "use binary cross-entropy with the sigmoid output"
+        )
+    if spec.loss == "binary_cross_entropy" and (units != 1 or spec.output.activation != "sigmoid"):
+        raise SpecError(
+            "binary cross-entropy needs exactly 1 output with the sigmoid activation, "
+            f"got {units} output(s) with {spec.output.activation}"
+        )
     validate_hyperparams(spec.hyperparams)
 
 
@@ -283,7 +308,32 @@ def validate_hyperparams(hp: Hyperparams) -> None:
         raise SpecError(f"seed must be a whole number >= 0, got {hp.seed!r}")
 
 
+def _check_input_shape(shape: Any) -> None:
+    ok = (
+        isinstance(shape, tuple)
+        and 1 <= len(shape) <= 3
+        and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape)
+    )
+    if not ok:
+        raise SpecError(
+            f"input shape must be 1 to 3 positive whole numbers (features, or height, width, "
+            f"channels), got {shape!r}"
+        )
+    if math.prod(shape) > MAX_INPUT_FEATURES:
+        raise SpecError(
+            f"input of {math.prod(shape):,} values is too large; at most {MAX_INPUT_FEATURES:,}"
+        )
+
+
 # ---------------------------------------------------------------------- parsing helpers
+def _input_shape_from_dict(data: Any) -> tuple[int, ...]:
+    if not isinstance(data, dict) or set(data) != {"shape"} or not isinstance(data["shape"], list):
+        raise SpecError("'input' must be an object like {'shape': [28, 28, 1]}")
+    shape = tuple(data["shape"])
+    _check_input_shape(shape)
+    return shape
+
+
 def _expect(value: Any, kind: type, where: str) -> Any:
     if not isinstance(value, kind):
         raise SpecError(f"{where} must be a {kind.__name__}, got {value!r}")

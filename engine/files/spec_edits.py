@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from engine.files.spec import INPUT_FEATURES, MAX_DEPTH, LayerSpec, NetworkSpec, depth
+from engine.files.spec import MAX_DEPTH, LayerSpec, NetworkSpec, depth
 
 SATURATING = ("sigmoid", "tanh")
 RELU_FAMILY = ("relu", "leaky_relu", "elu")
@@ -110,7 +110,7 @@ def with_residual(spec: NetworkSpec) -> NetworkSpec:
     y = x + F(x) needs F to end at its input width, so the first layer (784 → n) and layers that
     change width stay as they are; a batch norm right after a wrapped layer moves inside with it.
     """
-    width, out, i = INPUT_FEATURES, [], 0
+    width, out, i = spec.input_features, [], 0
     layers = spec.layers
     while i < len(layers):
         layer = layers[i]

@@ -8,7 +8,7 @@ step; activations, dropout and the residual ``x +`` are element-wise and count n
 
 from __future__ import annotations
 
-from engine.files.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec
+from engine.files.spec import INPUT_FEATURES, LayerSpec, NetworkSpec
 
 
 def block_cost(layer: LayerSpec, in_width: int) -> tuple[int, int, int]:
@@ -48,8 +48,9 @@ def layer_widths(layers: tuple[LayerSpec, ...], in_width: int = INPUT_FEATURES) 
 
 
 def network_cost(spec: NetworkSpec) -> tuple[int, int]:
-    """``(parameters, multiply_adds)`` per sample, including the fixed 10-unit output layer."""
-    params, macs, width = _chain_cost(spec.layers, INPUT_FEATURES)
-    params += width * NUM_CLASSES + NUM_CLASSES
-    macs += width * NUM_CLASSES
+    """``(parameters, multiply_adds)`` per sample, including the output layer."""
+    params, macs, width = _chain_cost(spec.layers, spec.input_features)
+    units = spec.output.units
+    params += width * units + units
+    macs += width * units
     return params, macs

@@ -1,7 +1,8 @@
-"""Loss functions on the 10 output logits: fused softmax cross-entropy and MSE against one-hot.
+"""Loss functions on the output logits: fused softmax cross-entropy, MSE against one-hot, and
+fused sigmoid binary cross-entropy for a single output unit.
 
 A loss owns the network's output function (softmax, sigmoid or identity), so the last Dense layer
-produces raw logits ``(B, 10)`` and ``backward`` returns the gradient with respect to those logits,
+produces raw logits ``(B, C)`` and ``backward`` returns the gradient with respect to those logits,
 already divided by the batch size ``B``.
 """
 
@@ -157,8 +158,66 @@ class MeanSquaredError(Loss):
         return scores
 
 
+class BinaryCrossEntropy(Loss):
+    """Sigmoid and binary cross-entropy fused, for one output unit: logits ``(B, 1)``, labels
+    ``(B,)`` in {0, 1} (or probabilities in [0, 1]).
+
+    ``L = mean_b(log(1 + exp(z_b)) - y_b z_b)``, which is ``-y log σ(z) - (1-y) log(1-σ(z))``
+    written with ``np.logaddexp(0, z)`` (softplus): no log of a probability that may round to 0
+    and no exp that overflows, so logits of ±1000 give a finite loss and gradient. The gradient is
+    ``(σ(z) - y) / B``. ``output`` holds σ(z) ``(B, 1)``, computed like the Sigmoid layer
+    (``0.5 + 0.5·tanh(z/2)``, overflow-free).
+    """
+
+    output_activation = "sigmoid"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._target: np.ndarray | None = None
+
+    def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        if logits.ndim != 2 or logits.shape[1] != 1:
+            raise ValueError(
+                f"binary cross-entropy needs one output unit, logits (B, 1); got {logits.shape}"
+            )
+        scratch = self._prepare(logits)  # the gradient buffer, free until backward
+        prob = self.output
+        if prob is None or prob.shape != logits.shape or prob.dtype != logits.dtype:
+            prob = self.output = np.empty_like(logits)
+            self._target = np.empty_like(logits)
+        target = self._target
+        np.copyto(target[:, 0], labels, casting="unsafe")
+        # Per sample before summing: two large batch sums would cancel in float32.
+        np.logaddexp(0.0, logits, out=prob)  # softplus(z) = -log(1 - σ(z))
+        np.multiply(target, logits, out=scratch)
+        prob -= scratch
+        total = float(np.add.reduce(prob, axis=None))
+        np.multiply(logits, 0.5, out=prob)
+        np.tanh(prob, out=prob)
+        prob *= 0.5
+        prob += 0.5
+        return total / logits.shape[0]
+
+    def backward(self) -> np.ndarray:
+        if self._target is None:
+            raise RuntimeError("loss backward called before forward")
+        grad = self._grad
+        np.subtract(self.output, self._target, out=grad)
+        grad *= 1.0 / grad.shape[0]
+        return grad
+
+    def predict_proba(self, logits: np.ndarray) -> np.ndarray:
+        """``(B, 2)``: column 1 is σ(z) = P(class 1), column 0 its complement."""
+        p1 = np.multiply(logits[:, 0], 0.5)
+        np.tanh(p1, out=p1)
+        p1 *= 0.5
+        p1 += 0.5
+        return np.stack([1.0 - p1, p1], axis=1)
+
+
 def make_loss(loss: str, output_activation: str) -> Loss:
-    """The loss for spec names: ``cross_entropy`` (needs ``softmax``) or ``mse`` (any output).
+    """The loss for spec names: ``cross_entropy`` (needs ``softmax``), ``mse`` (any output) or
+    ``binary_cross_entropy`` (needs ``sigmoid`` and one output unit).
 
     Raises ValueError for unknown names or cross-entropy on a non-softmax output.
     """
@@ -171,4 +230,10 @@ def make_loss(loss: str, output_activation: str) -> Loss:
         return SoftmaxCrossEntropy()
     if loss == "mse":
         return MeanSquaredError(output_activation)
+    if loss == "binary_cross_entropy":
+        if output_activation != "sigmoid":
+            raise ValueError(
+                f"binary cross-entropy needs the sigmoid output, got {output_activation!r}"
+            )
+        return BinaryCrossEntropy()
     raise ValueError(f"unknown loss {loss!r}; valid: {', '.join(LOSSES)}")

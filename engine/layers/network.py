@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.files.spec import INPUT_FEATURES, NUM_CLASSES, LayerSpec, NetworkSpec, validate
+from engine.files.spec import LayerSpec, NetworkSpec, validate
 from engine.layers.activations import make_activation
 from engine.layers.base import Layer
 from engine.layers.dense import Dense
@@ -163,7 +163,7 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator, dtype: type = np.
     """Validate ``spec`` and build its network with weights drawn from ``rng``."""
     validate(spec)
     blocks = []
-    width = INPUT_FEATURES
+    width = spec.input_features
     for i, layer_spec in enumerate(spec.layers, 1):
         name = f"{layer_spec.type}{i}"
         layers, width = _build_layers(layer_spec, name, width, rng, dtype)
@@ -171,7 +171,7 @@ def build_network(spec: NetworkSpec, rng: np.random.Generator, dtype: type = np.
     out = spec.output
     output = Dense(
         width,
-        NUM_CLASSES,
+        out.units,
         rng=rng,
         init=out.init,
         init_scale=out.init_scale,
